@@ -1,0 +1,74 @@
+//===- ReferenceExecutor.h - float32 interpreter for qllm modules -----------===//
+//
+// Runs `func.func @forward` of a qllm module op by op with the float32 kernels of qcc/Runtime:
+// the oracle for codegen and the engine for calibration. Weights are resolved once, by name,
+// from the module's weight file (mapped, size and fingerprint checked); any GGML format is
+// dequantized row by row on the fly. Intermediate buffers are freed after their last use.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QCC_EXEC_REFERENCEEXECUTOR_H
+#define QCC_EXEC_REFERENCEEXECUTOR_H
+
+#include "qcc/Eval/LanguageModel.h"
+#include "qcc/Import/ModelSource.h"
+#include "qcc/Runtime/Kernels.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+#include <memory>
+
+namespace qcc {
+
+class Tokenizer;
+
+/// A parsed module together with its opened weight file and tokenizer.
+struct LoadedModel {
+  std::unique_ptr<mlir::MLIRContext> context;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  std::unique_ptr<ModelSource> weights;
+  std::unique_ptr<Tokenizer> tokenizer; ///< Null when the module names none.
+  ~LoadedModel();
+  LoadedModel();
+  LoadedModel(LoadedModel &&);
+};
+
+/// Parses and verifies `path`, opens the weight file (relative paths resolve against the
+/// module's folder) and, if `withTokenizer`, the tokenizer. Errors are one line.
+llvm::Expected<LoadedModel> loadModel(llvm::StringRef path, bool withTokenizer = true);
+
+class ReferenceExecutor : public eval::LanguageModel {
+public:
+  /// Binds every qllm.weight of @forward to the weight file and checks formats and shapes.
+  static llvm::Expected<std::unique_ptr<ReferenceExecutor>> create(mlir::ModuleOp module,
+                                                                   const ModelSource &weights);
+  ~ReferenceExecutor() override;
+
+  int64_t vocabSize() const override { return vocab_; }
+  int64_t maxSeqLen() const override { return maxSeq_; }
+  llvm::Error reset(int64_t batch) override;
+  llvm::Error forward(llvm::ArrayRef<int32_t> tokens, int64_t B, int64_t T, int64_t pos,
+                      std::vector<float> &logits) override;
+
+  /// Limits the KV cache to `n` positions (default: the model's max_seq_len), to save memory.
+  void setCacheLength(int64_t n) { cacheLen_ = n; }
+  uint64_t kvCacheBytes() const { return cache_.bytes(); }
+
+private:
+  ReferenceExecutor() = default;
+  struct Step;
+  mlir::func::FuncOp forward_;
+  std::vector<Step> steps_;
+  llvm::DenseMap<mlir::Value, unsigned> weightIndex_;
+  std::vector<rt::WeightView> weights_;
+  int64_t vocab_ = 0, maxSeq_ = 0, layers_ = 0, kvHeads_ = 0, headDim_ = 0, cacheLen_ = 0;
+  rt::KVCache cache_;
+};
+
+} // namespace qcc
+
+#endif // QCC_EXEC_REFERENCEEXECUTOR_H
