@@ -113,7 +113,7 @@ Expected<std::unique_ptr<ModelSource>> openModelSource(StringRef path) {
   auto f = MappedFile::open(path);
   if (!f)
     return f.takeError();
-  if (startsWith(**f, "GGUF"))
+  if (startsWith(**f, "GGUF") || path.ends_with(".gguf"))
     return readGGUFModel(path);
   if (path.ends_with(".safetensors") || path.ends_with(".json"))
     return readSafetensorsModel(path);

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "qcc/Import/ModelSource.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
