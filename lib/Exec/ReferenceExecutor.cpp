@@ -70,7 +70,7 @@ Expected<std::unique_ptr<ReferenceExecutor>> ReferenceExecutor::create(ModuleOp 
   ex->vocab_ = resTy.getDimSize(2);
   ex->forward_ = fn;
 
-  DenseMap<Value, unsigned> ids;
+  llvm::DenseMap<Value, unsigned> ids;
   auto id = [&](Value v) {
     auto it = ids.find(v);
     if (it != ids.end())
@@ -150,7 +150,7 @@ Expected<std::unique_ptr<ReferenceExecutor>> ReferenceExecutor::create(ModuleOp 
       s.in = {id(op.getOperand(0))};
       s.rope.headDim = r.getHeadDim();
       s.rope.theta = r.getTheta().convertToDouble();
-      s.rope.style = r.getStyle() == RopeStyle::interleaved ? rt::RopeStyle::Interleaved
+      s.rope.style = r.getStyle() == qllm::RopeStyle::interleaved ? rt::RopeStyle::Interleaved
                                                             : rt::RopeStyle::RotateHalf;
       if (Value ff = r.getFreqFactors()) {
         auto w = bindWeight(ff, &op);

@@ -45,8 +45,9 @@ OwningOpRef<ModuleOp> buildModelModule(MLIRContext &ctx, const ModelSource &src,
                                                         : RopeScalingKind::llama3,
         c.ropeScaling.factor, c.ropeScaling.lowFreqFactor, c.ropeScaling.highFreqFactor,
         c.ropeScaling.originalMaxPosition);
-  RopeStyle style = c.ropeStyle == qcc::RopeStyle::Interleaved ? RopeStyle::interleaved
-                                                               : RopeStyle::rotate_half;
+  qllm::RopeStyle style = c.ropeStyle == qcc::RopeStyle::Interleaved
+                              ? qllm::RopeStyle::interleaved
+                              : qllm::RopeStyle::rotate_half;
   auto config = ModelConfigAttr::get(&ctx, c.arch, c.name, c.dim, c.ffnDim, c.nLayers, c.nHeads,
                                      c.nKVHeads, c.headDim, c.vocabSize, c.maxSeqLen, c.ropeTheta,
                                      style, scaling, c.normEps, c.tiedEmbeddings);

@@ -14,6 +14,7 @@
 #include "qcc/Runtime/Kernels.h"
 #include "qcc/Tokenizer/Tokenizer.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
@@ -28,35 +29,48 @@
 using namespace llvm;
 using namespace qcc;
 
+// Commands are LLVM subcommands (own options and --help each); `qcc-run model.mlir ppl ...` is
+// accepted by moving the command word first before parsing. Subcommands also keep our option
+// names (e.g. --threads) apart from same-named options that libLLVM/libMLIR register globally.
+static cl::SubCommand summaryCmd("summary", "Print hyper-parameters, formats and bits/weight");
+static cl::SubCommand pplCmd("ppl", "Perplexity of a text file");
+static cl::SubCommand logitsCmd("logits", "Logits for a token file");
+static cl::SubCommand generateCmd("generate", "Generate text from a prompt");
 static cl::OptionCategory cat("qcc-run options");
+
 static cl::opt<std::string> modelPath(cl::Positional, cl::Required, cl::desc("<model.mlir>"),
-                                      cl::cat(cat));
-static cl::opt<std::string> command(cl::Positional, cl::Required,
-                                    cl::desc("<summary | ppl | logits | generate>"), cl::cat(cat));
-static cl::opt<std::string> textFile("text", cl::desc("ppl: text file to score"), cl::cat(cat));
-static cl::opt<int64_t> ctx("ctx", cl::desc("ppl: context / window length"), cl::init(512),
-                            cl::cat(cat));
-static cl::opt<std::string> protocol("protocol", cl::desc("ppl: llama.cpp or gptq"),
-                                     cl::init("llama.cpp"), cl::cat(cat));
-static cl::opt<int64_t> chunks("chunks", cl::desc("ppl: score at most N chunks (0 = all)"),
-                               cl::init(0), cl::cat(cat));
+                                      cl::sub(summaryCmd), cl::sub(pplCmd), cl::sub(logitsCmd),
+                                      cl::sub(generateCmd), cl::cat(cat));
+static cl::opt<std::string> textFile("text", cl::desc("Text file to score"), cl::Required,
+                                     cl::sub(pplCmd), cl::cat(cat));
+static cl::opt<int64_t> ctx("ctx", cl::desc("Context / window length"), cl::init(512),
+                            cl::sub(pplCmd), cl::cat(cat));
+static cl::opt<std::string> protocol("protocol", cl::desc("llama.cpp or gptq"),
+                                     cl::init("llama.cpp"), cl::sub(pplCmd), cl::cat(cat));
+static cl::opt<int64_t> chunks("chunks", cl::desc("Score at most N chunks (0 = all)"),
+                               cl::init(0), cl::sub(pplCmd), cl::cat(cat));
 static cl::opt<int64_t> batch("batch", cl::desc("ppl: chunks per forward; logits: rows"),
-                              cl::init(4), cl::cat(cat));
+                              cl::init(4), cl::sub(pplCmd), cl::sub(logitsCmd), cl::cat(cat));
 static cl::opt<int> threads("threads", cl::desc("Threads (default: all cores)"), cl::init(0),
+                            cl::sub(pplCmd), cl::sub(logitsCmd), cl::sub(generateCmd),
                             cl::cat(cat));
-static cl::opt<bool> asJSON("json", cl::desc("Print one JSON object on stdout"), cl::cat(cat));
-static cl::opt<std::string> tokensFile("tokens", cl::desc("logits: int32 token file"),
-                                       cl::cat(cat));
-static cl::opt<std::string> outFile("out", cl::desc("logits: output float32 file"), cl::cat(cat));
-static cl::opt<std::string> prompt("prompt", cl::desc("generate: prompt text"), cl::cat(cat));
-static cl::opt<int64_t> numTokens("n", cl::desc("generate: tokens to generate"), cl::init(64),
-                                  cl::cat(cat));
-static cl::opt<float> temperature("temp", cl::desc("generate: temperature (0 = greedy)"),
-                                  cl::init(0.0f), cl::cat(cat));
-static cl::opt<float> topP("top-p", cl::desc("generate: nucleus threshold"), cl::init(1.0f),
-                           cl::cat(cat));
-static cl::opt<uint64_t> seed("seed", cl::desc("generate: sampling seed"), cl::init(0),
-                              cl::cat(cat));
+static cl::opt<bool> asJSON("json", cl::desc("Print one JSON object on stdout"),
+                            cl::sub(summaryCmd), cl::sub(pplCmd), cl::sub(generateCmd),
+                            cl::cat(cat));
+static cl::opt<std::string> tokensFile("tokens", cl::desc("int32 token file"), cl::Required,
+                                       cl::sub(logitsCmd), cl::cat(cat));
+static cl::opt<std::string> outFile("out", cl::desc("Output float32 file"), cl::Required,
+                                    cl::sub(logitsCmd), cl::cat(cat));
+static cl::opt<std::string> prompt("prompt", cl::desc("Prompt text"), cl::sub(generateCmd),
+                                   cl::cat(cat));
+static cl::opt<int64_t> numTokens("n", cl::desc("Tokens to generate"), cl::init(64),
+                                  cl::sub(generateCmd), cl::cat(cat));
+static cl::opt<float> temperature("temp", cl::desc("Temperature (0 = greedy)"), cl::init(0.0f),
+                                  cl::sub(generateCmd), cl::cat(cat));
+static cl::opt<float> topP("top-p", cl::desc("Nucleus threshold"), cl::init(1.0f),
+                           cl::sub(generateCmd), cl::cat(cat));
+static cl::opt<uint64_t> seed("seed", cl::desc("Sampling seed"), cl::init(0),
+                              cl::sub(generateCmd), cl::cat(cat));
 
 [[noreturn]] static void die(const Twine &msg) {
   WithColor::error(errs(), "qcc-run") << msg << "\n";
@@ -78,10 +92,11 @@ static int runSummary(LoadedModel &m) {
   if (!config)
     die(modelPath + ": module has no qllm.config");
   json::Object formats;
-  for (const auto &f : ws.perFormat)
-    formats[f.first()] = json::Object{{"tensors", f.second.numTensors},
-                                      {"elements", f.second.numElements},
-                                      {"bytes", f.second.storageBytes}};
+  for (StringRef name : ws.getFormatNames()) {
+    const qllm::FormatSummary &f = ws.perFormat.find(name)->second;
+    formats[name] = json::Object{
+        {"tensors", f.numTensors}, {"elements", f.numElements}, {"bytes", f.storageBytes}};
+  }
   json::Object obj{{"name", config.getName()},
                    {"dim", config.getDim()},
                    {"ffn_dim", config.getFfnDim()},
@@ -111,21 +126,21 @@ static int runSummary(LoadedModel &m) {
                     config.getDim(), config.getFfnDim(), config.getNLayers(), config.getNHeads(),
                     config.getNKvHeads(), config.getHeadDim(), config.getVocabSize(),
                     config.getMaxSeqLen());
-  outs() << formatv("rope        {0}, theta {1}; rmsnorm eps {2}; {3} embeddings\n",
-                    qllm::stringifyRopeStyle(config.getRopeStyle()),
-                    config.getRopeTheta().convertToDouble(), config.getNormEps().convertToDouble(),
-                    config.getTiedEmbeddings() ? "tied" : "separate output");
+  outs() << "rope        " << qllm::stringifyRopeStyle(config.getRopeStyle())
+         << format(", theta %g; rmsnorm eps %g; ", config.getRopeTheta().convertToDouble(),
+                   config.getNormEps().convertToDouble())
+         << (config.getTiedEmbeddings() ? "tied" : "separate output") << " embeddings\n";
   outs() << formatv("weights     {0} tensors, {1} parameters, {2} bytes, {3:F3} bits/weight\n",
                     ws.numTensors, ws.numElements, ws.storageBytes, ws.bitsPerWeight());
-  for (const auto &f : ws.perFormat)
-    outs() << formatv("  {0,-8} {1,4} tensors {2,12} elements {3,12} bytes\n", f.first(),
-                      f.second.numTensors, f.second.numElements, f.second.storageBytes);
+  for (StringRef name : ws.getFormatNames()) {
+    const qllm::FormatSummary &f = ws.perFormat.find(name)->second;
+    outs() << formatv("  {0,-8} {1,4} tensors {2,12} elements {3,12} bytes\n", name,
+                      f.numTensors, f.numElements, f.storageBytes);
+  }
   return 0;
 }
 
 static int runPerplexity(LoadedModel &m, ReferenceExecutor &ex) {
-  if (textFile.empty())
-    die("ppl needs --text FILE");
   if (!m.tokenizer)
     die(modelPath + ": the module records no tokenizer (import with --tokenizer)");
   std::optional<eval::PPLProtocol> proto = eval::parseProtocol(protocol);
@@ -165,8 +180,6 @@ static int runPerplexity(LoadedModel &m, ReferenceExecutor &ex) {
 }
 
 static int runLogits(ReferenceExecutor &ex) {
-  if (tokensFile.empty() || outFile.empty())
-    die("logits needs --tokens FILE.i32 and --out FILE.f32");
   auto buf = MemoryBuffer::getFile(tokensFile, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!buf)
     die(tokensFile + ": " + buf.getError().message());
@@ -202,14 +215,20 @@ static int runGenerate(LoadedModel &m, ReferenceExecutor &ex) {
   bool stream = !asJSON;
   if (stream)
     outs() << prompt;
+  // Stream by decoding everything so far and printing what is new: SentencePiece's leading-space
+  // rule and multi-byte characters split over byte tokens then come out right.
+  std::vector<int32_t> all = ids;
+  size_t printed = m.tokenizer->decode(all).size();
   eval::GenerateResult r = check(eval::generate(
       ex, ids, numTokens, sampler, m.tokenizer->eosId(), [&](int32_t t) {
-        if (t == m.tokenizer->eosId())
+        if (m.tokenizer->isEndOfGeneration(t))
           return;
-        std::string piece = m.tokenizer->decode({t});
-        // decode() of a lone token drops SentencePiece's leading space only at sequence start.
-        if (!piece.empty() && text.empty() && prompt.empty() && piece[0] == ' ')
-          piece.erase(0, 1);
+        all.push_back(t);
+        std::string now = m.tokenizer->decode(all);
+        if (now.size() <= printed)
+          return;
+        std::string piece = now.substr(printed);
+        printed = now.size();
         text += piece;
         if (stream) {
           outs() << piece;
@@ -238,22 +257,27 @@ static int runGenerate(LoadedModel &m, ReferenceExecutor &ex) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // Accept the documented order `qcc-run model.mlir CMD ...`.
+  const StringRef commands[] = {"summary", "ppl", "logits", "generate"};
+  if (argc >= 3 && argv[1][0] != '-' && !is_contained(commands, StringRef(argv[1])))
+    std::swap(argv[1], argv[2]);
+  if (argc >= 2 && argv[1][0] != '-' && !is_contained(commands, StringRef(argv[1])))
+    die("unknown command '" + Twine(argv[1]) + "' (summary, ppl, logits, generate)");
   cl::HideUnrelatedOptions(cat);
   cl::ParseCommandLineOptions(argc, argv, "qcc-run: run a qllm module (reference executor)\n");
-  if (command != "summary" && command != "ppl" && command != "logits" && command != "generate")
-    die("unknown command '" + command + "' (summary, ppl, logits, generate)");
+  if (!summaryCmd && !pplCmd && !logitsCmd && !generateCmd)
+    die("usage: qcc-run model.mlir summary|ppl|logits|generate [options] (see --help)");
   if (threads < 0)
     die("--threads must be positive");
   rt::setThreads(threads);
-  const bool needTokenizer = command == "ppl" || command == "generate";
-  LoadedModel m = check(loadModel(modelPath, needTokenizer));
-  if (command == "summary")
+  LoadedModel m = check(loadModel(modelPath, /*withTokenizer=*/pplCmd || generateCmd));
+  if (summaryCmd)
     return runSummary(m);
   std::unique_ptr<ReferenceExecutor> ex =
       check(ReferenceExecutor::create(*m.module, *m.weights));
-  if (command == "ppl")
+  if (pplCmd)
     return runPerplexity(m, *ex);
-  if (command == "logits")
+  if (logitsCmd)
     return runLogits(*ex);
   return runGenerate(m, *ex);
 }

@@ -14,6 +14,7 @@
 #include "mlir/IR/MLIRContext.h"
 
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 
 #include <cmath>
 
@@ -92,24 +93,29 @@ TEST_P(ReferenceLogits, Match) {
   EXPECT_LE(err, c.tolerance) << c.path;
 }
 
-// f32 paths must meet the 1e-4. bf16 and quantized GGUFs carry their format's error:
-// their bounds are set from measured values with about 2x headroom, so a regression shows.
+// f32 paths must meet the 1e-4 (measured: 1e-6; the bound is 1e-5). bf16 and quantized GGUFs carry their format's error:
+// their bounds are set from measured values with about 2x headroom, so a regression shows
+// (measured: bf16 1.9e-3, Q8_0 3.8e-3, Q6_K 2.0e-2, Q4_K_M 5.5e-2, Q4_0 6.8e-2, Q2_K 0.32).
+// The dequantization itself is bit-exact with llama.cpp (QCCQuantTests).
 INSTANTIATE_TEST_SUITE_P(
     AllImportPaths, ReferenceLogits,
     ::testing::Values(
-        Case{"stories260K", "models/llama2c/stories260K/stories260K.bin", 1e-4},
-        Case{"stories260K", "models/gguf/stories260K-f32.gguf", 1e-4},
-        Case{"student4M", "models/student4M/student4M.bin", 1e-4},
-        Case{"student4M", "models/student4M/student4M-f32.gguf", 1e-4},
-        Case{"student4M", "models/student4M/student4M-hf", 1e-4},
-        Case{"student4M", "models/student4M/student4M-hf-bf16", 5e-2},
-        Case{"student4M", "models/student4M/student4M-Q8_0.gguf", 2e-2},
+        Case{"stories260K", "models/llama2c/stories260K/stories260K.bin", 1e-5},
+        Case{"stories260K", "models/gguf/stories260K-f32.gguf", 1e-5},
+        Case{"student4M", "models/student4M/student4M.bin", 1e-5},
+        Case{"student4M", "models/student4M/student4M-f32.gguf", 1e-5},
+        Case{"student4M", "models/student4M/student4M-hf", 1e-5},
+        Case{"student4M", "models/student4M/student4M-hf-bf16", 4e-3},
+        Case{"student4M", "models/student4M/student4M-Q8_0.gguf", 8e-3},
         Case{"student4M", "models/student4M/student4M-Q6_K.gguf", 4e-2},
-        Case{"student4M", "models/student4M/student4M-Q4_K_M.gguf", 1.5e-1},
-        Case{"student4M", "models/student4M/student4M-Q4_0.gguf", 2e-1},
-        Case{"student4M", "models/student4M/student4M-Q2_K.gguf", 6e-1}),
+        Case{"student4M", "models/student4M/student4M-Q4_K_M.gguf", 1.1e-1},
+        Case{"student4M", "models/student4M/student4M-Q4_0.gguf", 1.4e-1},
+        Case{"student4M", "models/student4M/student4M-Q2_K.gguf", 6.5e-1}),
     [](const ::testing::TestParamInfo<Case> &i) {
-      std::string s = std::string(i.param.model) + "_" + std::to_string(i.index);
+      std::string s = llvm::sys::path::filename(i.param.path).str();
+      for (char &ch : s)
+        if (!isalnum(static_cast<unsigned char>(ch)))
+          ch = '_';
       return s;
     });
 
@@ -157,12 +163,17 @@ eval::PerplexityResult textPPL(const std::string &path, const std::string &token
   return r ? *r : eval::PerplexityResult{};
 }
 
-// llama-perplexity (llama.cpp c392e50) on student4M-f32.gguf, ctx 128, this text: 5.4707
-// (reference/SOURCES.md). Ours must agree to the 4 digits llama.cpp prints.
-TEST(Perplexity, Student4MMatchesLlamaCpp) {
-  auto r = textPPL("models/student4M/student4M-f32.gguf", "models/student4M/student4M-f32.gguf",
-                   "gguf", eval::PPLProtocol::LlamaCpp);
-  EXPECT_NEAR(r.ppl, 5.4707, 6e-4);
+// llama-perplexity (llama.cpp c392e50) on stories260K, ctx 128, this text: 5.4707; the independent
+// PyTorch implementation: 5.4705 (reference/SOURCES.md). Ours, from the GGUF with its own
+// tokenizer and from the llama2.c file with tok512.bin, must agree to the 4 digits printed.
+TEST(Perplexity, Stories260KMatchesLlamaCpp) {
+  auto g = textPPL("models/gguf/stories260K-f32.gguf", "models/gguf/stories260K-f32.gguf", "gguf",
+                   eval::PPLProtocol::LlamaCpp);
+  EXPECT_NEAR(g.ppl, 5.4706, 2e-4);
+  auto b = textPPL("models/llama2c/stories260K/stories260K.bin",
+                   "models/llama2c/stories260K/tok512.bin", "llama2c", eval::PPLProtocol::LlamaCpp);
+  EXPECT_NEAR(b.ppl, 5.4706, 2e-4);
+  EXPECT_EQ(g.tokensScored, b.tokensScored);
 }
 
 // The same model through every import path gives the same perplexity.
