@@ -78,6 +78,9 @@ struct Case {
   double tolerance;  // relative max error vs the f32 reference logits
 };
 
+// gtest prints parameters in test listings (and CTest names): show the path, not bytes.
+void PrintTo(const Case &c, std::ostream *os) { *os << c.path; }
+
 class ReferenceLogits : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ReferenceLogits, Match) {

@@ -181,6 +181,26 @@ TEST(GGUF, QuantizedTypesAreRecorded) {
   EXPECT_GT(count["f32"], 0);
 }
 
+TEST(GGUF, Version2IsRead) {
+  // v2 and v3 differ only in v3's big-endian support: a little-endian v3 file relabelled v2 must
+  // read the same.
+  std::string src = dataPath("models/gguf/stories260K-f32.gguf");
+  auto bytes = readBinary<char>(src);
+  ASSERT_GT(bytes.size(), 8u);
+  bytes[4] = 2;
+  std::string path = tempPath(".gguf");
+  std::ofstream(path, std::ios::binary).write(bytes.data(), bytes.size());
+  auto v2 = gguf::Reader::open(path);
+  ASSERT_TRUE(bool(v2)) << llvm::toString(v2.takeError());
+  auto v3 = gguf::Reader::open(src);
+  ASSERT_TRUE(bool(v3));
+  EXPECT_EQ((*v2)->version(), 2u);
+  ASSERT_EQ((*v2)->tensors().size(), (*v3)->tensors().size());
+  for (size_t i = 0; i < (*v3)->tensors().size(); ++i)
+    EXPECT_EQ((*v2)->tensors()[i].offset, (*v3)->tensors()[i].offset);
+  llvm::sys::fs::remove(path);
+}
+
 TEST(GGUF, WriterRoundTrip) {
   gguf::Writer w;
   w.setString("general.architecture", "llama");
