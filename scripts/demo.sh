@@ -13,7 +13,7 @@ model="$data/models/llama2c/stories260K"
 "$bin/qcc-import" "$model/stories260K.bin" --tokenizer "$model/tok512.bin" -o "$out/stories260K.mlir"
 echo "== imported $out/stories260K.mlir"
 "$bin/qcc-run" "$out/stories260K.mlir" summary
-echo "== perplexity on TinyStories-valid (first 22 stories)"
+echo "== perplexity on TinyStories-valid (first 22 stories); llama.cpp's llama-perplexity gives 5.4707 here"
 "$bin/qcc-run" "$out/stories260K.mlir" ppl --text "$data/text/tinystories/TinyStories-valid.first22.txt" \
   --ctx 128 --protocol llama.cpp
 echo "== greedy continuation"

@@ -237,6 +237,7 @@ static int runGenerate(LoadedModel &m, ReferenceExecutor &ex) {
       }));
   if (!asJSON) {
     outs() << "\n";
+    outs().flush();
     errs() << formatv("[{0} prompt tokens, {1} generated; prefill {2:F3} s, decode {3:F1} tok/s]\n",
                       ids.size(), r.tokens.size(), r.prefillSeconds,
                       r.decodeSeconds > 0 ? double(r.tokens.size()) / r.decodeSeconds : 0.0);
