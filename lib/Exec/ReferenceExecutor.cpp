@@ -254,6 +254,8 @@ Error ReferenceExecutor::forward(ArrayRef<int32_t> tokens, int64_t B, int64_t T,
       rt::rmsNorm(buf(s.in[0]).data(), N, s.features, s.gamma.data(), s.eps, out->data());
       break;
     case Step::Linear:
+      if (observer_)
+        observer_(s.op, buf(s.in[0]).data(), N, weights_[s.weight].cols);
       rt::linear(buf(s.in[0]).data(), N, weights_[s.weight], out->data());
       break;
     case Step::Rope:

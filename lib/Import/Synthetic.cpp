@@ -139,7 +139,8 @@ Expected<std::unique_ptr<ModelSource>> makeSyntheticModel(StringRef preset, GGML
   return std::move(src);
 }
 
-Error writeGGUFModel(const ModelSource &src, StringRef path) {
+Error writeGGUFModel(const ModelSource &src, StringRef path,
+                     function_ref<void(gguf::Writer &)> extraMetadata) {
   gguf::Writer w;
   const ModelConfig &c = src.config;
   w.setString("general.architecture", "llama");
@@ -164,6 +165,8 @@ Error writeGGUFModel(const ModelSource &src, StringRef path) {
   }
   if (c.ropeStyle != RopeStyle::Interleaved)
     return fileError(path, "GGUF llama models use interleaved RoPE; this model uses rotate-half");
+  if (extraMetadata)
+    extraMetadata(w);
   for (const TensorRef &t : src.tensors) {
     std::vector<int64_t> ne(t.shape.rbegin(), t.shape.rend());
     w.addTensor(t.name, ne, t.type, [&src, &t](raw_ostream &os) -> Error {

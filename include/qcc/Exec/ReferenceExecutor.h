@@ -20,6 +20,7 @@
 
 #include "llvm/ADT/DenseMap.h"
 
+#include <functional>
 #include <memory>
 
 namespace qcc {
@@ -58,6 +59,12 @@ public:
   void setCacheLength(int64_t n) { cacheLen_ = n; }
   uint64_t kvCacheBytes() const { return cache_.bytes(); }
 
+  /// Called with the input of every qllm.linear as it runs: x is [n, cols] row-major. Used by
+  /// calibration; null (the default) costs nothing.
+  using LinearObserver =
+      std::function<void(mlir::Operation *linear, const float *x, int64_t n, int64_t cols)>;
+  void setLinearObserver(LinearObserver observer) { observer_ = std::move(observer); }
+
 private:
   ReferenceExecutor() = default;
   struct Step;
@@ -67,6 +74,7 @@ private:
   std::vector<rt::WeightView> weights_;
   int64_t vocab_ = 0, maxSeq_ = 0, layers_ = 0, kvHeads_ = 0, headDim_ = 0, cacheLen_ = 0;
   rt::KVCache cache_;
+  LinearObserver observer_;
 };
 
 } // namespace qcc

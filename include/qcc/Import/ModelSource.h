@@ -124,6 +124,9 @@ llvm::Expected<std::string> sniffTokenizerKind(llvm::StringRef path);
 
 
 namespace qcc {
+namespace gguf {
+class Writer;
+}
 /// Names of the synthetic presets (real shapes, deterministic random weights).
 llvm::ArrayRef<const char *> syntheticPresetNames();
 /// A synthetic model at a real model's shape. Its weights are produced on demand by
@@ -132,7 +135,9 @@ llvm::ArrayRef<const char *> syntheticPresetNames();
 llvm::Expected<std::unique_ptr<ModelSource>> makeSyntheticModel(llvm::StringRef preset,
                                                                 GGMLType type, uint64_t seed = 0);
 /// Writes `src` as a llama-architecture GGUF (llama.cpp's keys and tensor names), taking each
-/// tensor's bytes from `materialize` or from the mapped container. Atomic.
-llvm::Error writeGGUFModel(const ModelSource &src, llvm::StringRef path);
+/// tensor's bytes from `materialize` or from the mapped container. `extraMetadata` may add keys
+/// (tokenizer, file type). Atomic.
+llvm::Error writeGGUFModel(const ModelSource &src, llvm::StringRef path,
+                           llvm::function_ref<void(gguf::Writer &)> extraMetadata = {});
 } // namespace qcc
 #endif // QCC_IMPORT_MODELSOURCE_H

@@ -27,6 +27,7 @@ namespace qcc {
 
 namespace gguf {
 class Reader;
+class Writer;
 } // namespace gguf
 
 /// Token kinds, numbered as GGUF's tokenizer.ggml.token_type and SentencePiece's
@@ -131,6 +132,10 @@ public:
   /// Builds the tokenizer matching vocab.kind; `source` names the file in errors.
   static llvm::Expected<std::unique_ptr<Tokenizer>> fromVocab(Vocab vocab,
                                                               llvm::StringRef source);
+
+  /// Writes llama.cpp's tokenizer.ggml.* keys for this vocabulary (SPM as model "llama"; BPE
+  /// vocabularies are only written when they came from a GGUF, see copyGGUFTokenizerKeys).
+  llvm::Error writeGGUFKeys(gguf::Writer &w) const;
 
 protected:
   explicit Tokenizer(Vocab vocab);
