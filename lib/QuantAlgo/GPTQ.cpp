@@ -1,0 +1,212 @@
+//===- GPTQ.cpp - GPTQ after IST-DASLab/gptq fasterquant ------------------===//
+
+#include "qcc/QuantAlgo/GPTQ.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+using namespace qcc::quantalgo;
+
+// In-place lower Cholesky of the symmetric matrix a [n, n] (row-major, lower triangle read and
+// written; the upper triangle is zeroed). Fails when a pivot is not positive.
+static bool choleskyLower(std::vector<double> &a, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) {
+    const double pivot = a[k * n + k];
+    if (!(pivot > 0.0) || !std::isfinite(pivot))
+      return false;
+    const double lkk = std::sqrt(pivot);
+    a[k * n + k] = lkk;
+    for (int64_t i = k + 1; i < n; ++i)
+      a[i * n + k] /= lkk;
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int64_t i = k + 1; i < n; ++i) {
+      const double lik = a[i * n + k];
+      for (int64_t j = k + 1; j <= i; ++j)
+        a[i * n + j] -= lik * a[j * n + k];
+    }
+  }
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i + 1; j < n; ++j)
+      a[i * n + j] = 0.0;
+  return true;
+}
+
+// torch.cholesky_inverse(L): (L·Lᵀ)⁻¹ = L⁻ᵀ·L⁻¹, full symmetric result.
+static std::vector<double> choleskyInverse(const std::vector<double> &l, int64_t n) {
+  // t = (L⁻¹)ᵀ, upper triangular, so that row i of t is column i of L⁻¹.
+  std::vector<double> t(n * n, 0.0);
+#pragma omp parallel for schedule(dynamic, 8)
+  for (int64_t j = 0; j < n; ++j) {
+    t[j * n + j] = 1.0 / l[j * n + j];
+    for (int64_t i = j + 1; i < n; ++i) {
+      double sum = 0.0;
+      for (int64_t k = j; k < i; ++k)
+        sum += l[i * n + k] * t[j * n + k];
+      t[j * n + i] = -sum / l[i * n + i];
+    }
+  }
+  std::vector<double> inv(n * n, 0.0);
+#pragma omp parallel for schedule(dynamic, 8)
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j <= i; ++j) {
+      double sum = 0.0;
+      for (int64_t k = i; k < n; ++k)
+        sum += t[i * n + k] * t[j * n + k];
+      inv[i * n + j] = sum;
+      inv[j * n + i] = sum;
+    }
+  return inv;
+}
+
+bool GPTQResult::isContiguousGrouping() const {
+  const int64_t length = numGroups > 0 ? cols / numGroups : cols;
+  for (int64_t c = 0; c < cols; ++c)
+    if (groupIndex[c] != c / length)
+      return false;
+  return true;
+}
+
+llvm::Expected<std::vector<uint8_t>>
+GPTQResult::packRows(const IntGroupFormat &format) const {
+  if (format.numGroups(cols) != numGroups)
+    return llvm::createStringError("GPTQ result: format has %lld groups per row, result %lld",
+                                   (long long)format.numGroups(cols), (long long)numGroups);
+  if (!isContiguousGrouping())
+    return llvm::createStringError(
+        "GPTQ result: act-order groups (g_idx) are not contiguous column ranges; quantize with "
+        "staticGroups to pack into the integer group layout");
+  const int64_t bytes = rowBytes(format, cols);
+  std::vector<uint8_t> out(rows * bytes);
+  for (int64_t r = 0; r < rows; ++r)
+    packRow(format, codes.data() + r * cols, params.data() + r * numGroups,
+            out.data() + r * bytes, cols);
+  return out;
+}
+
+llvm::Expected<GPTQResult> qcc::quantalgo::gptqQuantize(const IntGroupFormat &format, float *w,
+                                                        int64_t rows, int64_t cols,
+                                                        const double *hessian,
+                                                        const GPTQOptions &options) {
+  if (llvm::Error err = format.validate(cols))
+    return std::move(err);
+  if (options.blockSize <= 0 || !(options.percdamp >= 0.0))
+    return llvm::createStringError("GPTQ: block size must be positive and percdamp ≥ 0");
+  const int64_t groupSize = format.groupSize; // 0: one set of params per row
+  const int64_t groups = format.numGroups(cols);
+
+  // Dead inputs never reach the layer: any value works, the reference picks 0.
+  std::vector<double> h(hessian, hessian + cols * cols);
+  std::vector<bool> dead(cols, false);
+  for (int64_t c = 0; c < cols; ++c)
+    if (h[c * cols + c] == 0.0) {
+      dead[c] = true;
+      h[c * cols + c] = 1.0;
+    }
+
+  std::vector<int32_t> perm(cols);
+  std::iota(perm.begin(), perm.end(), 0);
+  if (options.actOrder)
+    std::sort(perm.begin(), perm.end(), [&](int32_t a, int32_t b) {
+      const double da = h[a * cols + a], db = h[b * cols + b];
+      return da > db || (da == db && a < b); // ties keep column order
+    });
+  std::vector<double> hp(cols * cols);
+  double diagMean = 0.0;
+  for (int64_t i = 0; i < cols; ++i) {
+    for (int64_t j = 0; j < cols; ++j)
+      hp[i * cols + j] = h[int64_t(perm[i]) * cols + perm[j]];
+    diagMean += hp[i * cols + i];
+  }
+  diagMean /= double(cols);
+  for (int64_t i = 0; i < cols; ++i)
+    hp[i * cols + i] += options.percdamp * diagMean;
+
+  // Hinv = chol(H⁻¹, upper): kept as float, the precision the reference updates W with.
+  if (!choleskyLower(hp, cols))
+    return llvm::createStringError("GPTQ: the damped Hessian is not positive definite");
+  std::vector<double> hInv = choleskyInverse(hp, cols);
+  if (!choleskyLower(hInv, cols))
+    return llvm::createStringError("GPTQ: the inverse Hessian is not positive definite");
+  std::vector<float> u(cols * cols);
+  for (int64_t i = 0; i < cols; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      u[i * cols + j] = float(hInv[j * cols + i]);
+  hInv.clear();
+  hInv.shrink_to_fit();
+
+  GPTQResult result;
+  result.rows = rows;
+  result.cols = cols;
+  result.numGroups = groups;
+  result.codes.assign(rows * cols, 0);
+  result.params.assign(rows * groups, GroupParams());
+  result.permutation = perm;
+  result.groupIndex.assign(cols, 0);
+  for (int64_t j = 0; j < cols; ++j) {
+    const int64_t original = perm[j];
+    if (groupSize == 0)
+      result.groupIndex[original] = 0;
+    else if (options.actOrder && !options.staticGroups)
+      result.groupIndex[original] = int32_t(j / groupSize);
+    else
+      result.groupIndex[original] = int32_t(original / groupSize);
+  }
+
+  const int maxCode = format.maxCode();
+  const int64_t blockSize = options.blockSize;
+#pragma omp parallel for schedule(dynamic, 4)
+  for (int64_t r = 0; r < rows; ++r) {
+    float *row = w + r * cols;
+    GroupParams *rowParams = result.params.data() + r * groups;
+    uint8_t *rowCodes = result.codes.data() + r * cols;
+    // Per channel: the reference's quantizer is fitted before dead columns are zeroed.
+    if (groupSize == 0)
+      rowParams[0] = findGroupParams(format, row, cols);
+    for (int64_t c = 0; c < cols; ++c)
+      if (dead[c])
+        row[c] = 0.0f;
+    if (groupSize != 0 && options.staticGroups)
+      for (int64_t g = 0; g < groups; ++g)
+        rowParams[g] = findGroupParams(format, row + g * groupSize, groupSize);
+
+    std::vector<float> wp(cols), block(blockSize), err(blockSize);
+    for (int64_t j = 0; j < cols; ++j)
+      wp[j] = row[perm[j]];
+    GroupParams current = rowParams[0];
+    for (int64_t i1 = 0; i1 < cols; i1 += blockSize) {
+      const int64_t i2 = std::min(i1 + blockSize, cols), count = i2 - i1;
+      std::copy(wp.begin() + i1, wp.begin() + i2, block.begin());
+      for (int64_t i = 0; i < count; ++i) {
+        const int64_t col = i1 + i;
+        if (groupSize != 0) {
+          if (options.staticGroups) {
+            current = rowParams[perm[col] / groupSize];
+          } else if (col % groupSize == 0) {
+            // From the global working row: in-block updates are not in it yet (reference).
+            current = findGroupParams(format, wp.data() + col, groupSize);
+            rowParams[col / groupSize] = current;
+          }
+        }
+        const float x = block[i];
+        const uint8_t code = quantizeCode(current, x, maxCode);
+        const float q = dequantizeCode(current, code);
+        rowCodes[perm[col]] = code;
+        row[perm[col]] = q;
+        const float *uRow = u.data() + col * cols;
+        const float e = (x - q) / uRow[col];
+        for (int64_t j = i; j < count; ++j)
+          block[j] -= e * uRow[i1 + j];
+        err[i] = e;
+      }
+      // Lazy batch update of everything right of the block.
+      for (int64_t i = 0; i < count; ++i) {
+        const float e = err[i];
+        const float *uRow = u.data() + (i1 + i) * cols;
+        for (int64_t j = i2; j < cols; ++j)
+          wp[j] -= e * uRow[j];
+      }
+    }
+  }
+  return result;
+}
