@@ -25,3 +25,28 @@ void dequantizeRowBF16(const void *src, float *dst, int64_t n) {
 }
 
 } // namespace qcc::ggml
+
+namespace qcc::ggml {
+
+// The "quantizers" of the float formats are the narrowing conversions ggml_quantize_chunk uses
+// (ggml_fp32_to_fp16_row, ggml_fp32_to_bf16_row); the imatrix means nothing to them.
+void quantizeRowF32(const float *src, void *dst, int64_t n, const float *) {
+  if (n > 0)
+    std::memcpy(dst, src, size_t(n) * sizeof(float));
+}
+
+void quantizeRowF16(const float *src, void *dst, int64_t n, const float *) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint16_t h = fp32ToFp16(src[i]);
+    std::memcpy(static_cast<uint8_t *>(dst) + 2 * i, &h, 2);
+  }
+}
+
+void quantizeRowBF16(const float *src, void *dst, int64_t n, const float *) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint16_t h = fp32ToBf16(src[i]);
+    std::memcpy(static_cast<uint8_t *>(dst) + 2 * i, &h, 2);
+  }
+}
+
+} // namespace qcc::ggml

@@ -1,7 +1,6 @@
 //===- GGMLFormats.cpp - the format table and its lookups -------------------===//
 //
-// Block sizes and bytes are ggml's type_traits (ggml.c); the quantizeRow column stays null
-// until the quantizers land.
+// Block sizes and bytes are ggml's type_traits (ggml.c). quantizeRows is in QuantizeRows.cpp.
 //
 //===----------------------------------------------------------------------===//
 #include "qcc/Quant/GGMLFormats.h"
@@ -24,29 +23,35 @@ using namespace ggml;
 // Sorted by id: lookups by type are a binary search.
 static const FormatInfo kFormats[] = {
     // type, name, blockSize, blockBytes, dequantizeRow, quantizeRow, isQuantized
-    {GGMLType::F32, "f32", 1, 4, dequantizeRowF32, nullptr, false},
-    {GGMLType::F16, "f16", 1, 2, dequantizeRowF16, nullptr, false},
-    {GGMLType::Q4_0, "q4_0", kBlockSize, sizeof(BlockQ4_0), dequantizeRowQ4_0, nullptr, true},
-    {GGMLType::Q4_1, "q4_1", kBlockSize, sizeof(BlockQ4_1), dequantizeRowQ4_1, nullptr, true},
-    {GGMLType::Q5_0, "q5_0", kBlockSize, sizeof(BlockQ5_0), dequantizeRowQ5_0, nullptr, true},
-    {GGMLType::Q5_1, "q5_1", kBlockSize, sizeof(BlockQ5_1), dequantizeRowQ5_1, nullptr, true},
-    {GGMLType::Q8_0, "q8_0", kBlockSize, sizeof(BlockQ8_0), dequantizeRowQ8_0, nullptr, true},
-    {GGMLType::Q8_1, "q8_1", kBlockSize, sizeof(BlockQ8_1), dequantizeRowQ8_1, nullptr, true},
-    {GGMLType::Q2_K, "q2_K", kSuperBlockSize, sizeof(BlockQ2_K), dequantizeRowQ2_K, nullptr,
-     true},
-    {GGMLType::Q3_K, "q3_K", kSuperBlockSize, sizeof(BlockQ3_K), dequantizeRowQ3_K, nullptr,
-     true},
-    {GGMLType::Q4_K, "q4_K", kSuperBlockSize, sizeof(BlockQ4_K), dequantizeRowQ4_K, nullptr,
-     true},
-    {GGMLType::Q5_K, "q5_K", kSuperBlockSize, sizeof(BlockQ5_K), dequantizeRowQ5_K, nullptr,
-     true},
-    {GGMLType::Q6_K, "q6_K", kSuperBlockSize, sizeof(BlockQ6_K), dequantizeRowQ6_K, nullptr,
-     true},
-    {GGMLType::Q8_K, "q8_K", kSuperBlockSize, sizeof(BlockQ8_K), dequantizeRowQ8_K, nullptr,
-     true},
-    {GGMLType::IQ4_NL, "iq4_nl", kBlockSize, sizeof(BlockIQ4_NL), dequantizeRowIQ4_NL, nullptr,
-     true},
-    {GGMLType::BF16, "bf16", 1, 2, dequantizeRowBF16, nullptr, false},
+    {GGMLType::F32, "f32", 1, 4, dequantizeRowF32, quantizeRowF32, false},
+    {GGMLType::F16, "f16", 1, 2, dequantizeRowF16, quantizeRowF16, false},
+    {GGMLType::Q4_0, "q4_0", kBlockSize, sizeof(BlockQ4_0),
+     dequantizeRowQ4_0, quantizeRowQ4_0, true},
+    {GGMLType::Q4_1, "q4_1", kBlockSize, sizeof(BlockQ4_1),
+     dequantizeRowQ4_1, quantizeRowQ4_1, true},
+    {GGMLType::Q5_0, "q5_0", kBlockSize, sizeof(BlockQ5_0),
+     dequantizeRowQ5_0, quantizeRowQ5_0, true},
+    {GGMLType::Q5_1, "q5_1", kBlockSize, sizeof(BlockQ5_1),
+     dequantizeRowQ5_1, quantizeRowQ5_1, true},
+    {GGMLType::Q8_0, "q8_0", kBlockSize, sizeof(BlockQ8_0),
+     dequantizeRowQ8_0, quantizeRowQ8_0, true},
+    {GGMLType::Q8_1, "q8_1", kBlockSize, sizeof(BlockQ8_1),
+     dequantizeRowQ8_1, quantizeRowQ8_1, true},
+    {GGMLType::Q2_K, "q2_K", kSuperBlockSize, sizeof(BlockQ2_K),
+     dequantizeRowQ2_K, quantizeRowQ2_K, true},
+    {GGMLType::Q3_K, "q3_K", kSuperBlockSize, sizeof(BlockQ3_K),
+     dequantizeRowQ3_K, quantizeRowQ3_K, true},
+    {GGMLType::Q4_K, "q4_K", kSuperBlockSize, sizeof(BlockQ4_K),
+     dequantizeRowQ4_K, quantizeRowQ4_K, true},
+    {GGMLType::Q5_K, "q5_K", kSuperBlockSize, sizeof(BlockQ5_K),
+     dequantizeRowQ5_K, quantizeRowQ5_K, true},
+    {GGMLType::Q6_K, "q6_K", kSuperBlockSize, sizeof(BlockQ6_K),
+     dequantizeRowQ6_K, quantizeRowQ6_K, true},
+    {GGMLType::Q8_K, "q8_K", kSuperBlockSize, sizeof(BlockQ8_K),
+     dequantizeRowQ8_K, quantizeRowQ8_K, true},
+    {GGMLType::IQ4_NL, "iq4_nl", kBlockSize, sizeof(BlockIQ4_NL),
+     dequantizeRowIQ4_NL, quantizeRowIQ4_NL, true},
+    {GGMLType::BF16, "bf16", 1, 2, dequantizeRowBF16, quantizeRowBF16, false},
 };
 
 ArrayRef<FormatInfo> allFormats() { return kFormats; }

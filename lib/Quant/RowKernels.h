@@ -52,6 +52,26 @@ void dequantizeRowQ8_K(const void *src, float *dst, int64_t n);
 // NonLinearQuants.cpp
 void dequantizeRowIQ4_NL(const void *src, float *dst, int64_t n);
 
+// Quantizers (QuantizeRowFn): byte-exact with llama.cpp's ggml_quantize_chunk for one row,
+// importance null or one weight per value. FloatFormats.cpp, LegacyQuantize.cpp,
+// KQuantize.cpp, NonLinearQuantize.cpp.
+void quantizeRowF32(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowF16(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowBF16(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowQ4_0(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowQ4_1(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowQ5_0(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowQ5_1(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowQ8_0(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowQ8_1(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowQ2_K(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowQ3_K(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowQ4_K(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowQ5_K(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowQ6_K(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowQ8_K(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowIQ4_NL(const float *src, void *dst, int64_t n, const float *importance);
+
 } // namespace qcc::ggml
 
 #endif // QCC_LIB_QUANT_ROWKERNELS_H

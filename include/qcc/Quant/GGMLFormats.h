@@ -6,7 +6,8 @@
 //
 // dequantizeRow is scalar reference code, bit-identical to ggml's dequantize_row_* (same float
 // operations in the same order, no FMA contraction); fast kernels must be proved equal to it.
-// quantizeRow is the slot for the quantizers; it is null until they exist.
+// quantizeRow writes, for the same input, the bytes llama.cpp's ggml_quantize_chunk writes
+// (c392e50): without an imatrix the *_ref paths, with one the imatrix (*_impl) paths.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QCC_QUANT_GGMLFORMATS_H
@@ -59,7 +60,7 @@ struct FormatInfo {
   /// Bytes per block.
   int64_t blockBytes;
   DequantizeRowFn dequantizeRow;
-  /// Null until the quantization issue provides the quantizers.
+  /// Never null: every format in the table has a quantizer.
   QuantizeRowFn quantizeRow;
   /// False for f32, f16 and bf16.
   bool isQuantized;
@@ -86,6 +87,22 @@ int64_t rowBytes(GGMLType type, int64_t n);
 /// Dequantizes one row of n values from src (rowBytes(type, n) bytes) into dst (n floats).
 /// Fails, writing nothing, for an unknown type or n not a non-negative multiple of the block size.
 llvm::Error dequantizeRow(GGMLType type, const void *src, float *dst, int64_t n);
+
+/// Quantizes one row of n values from src into dst (rowBytes(type, n) bytes), byte for byte as
+/// llama.cpp's ggml_quantize_chunk. `importance` is null (no imatrix) or n weights.
+/// Fails, writing nothing, for an unknown type or n not a non-negative multiple of the block size.
+llvm::Error quantizeRow(GGMLType type, const float *src, void *dst, int64_t n,
+                        const float *importance = nullptr);
+
+/// Quantizes nrows rows of nPerRow values (row-major src, rows packed back to back in dst, as
+/// in GGUF) with ggml_quantize_chunk's semantics: `importance` is null or nPerRow weights shared
+/// by every row. Rows are spread over threads: numThreads 0 uses llvm::parallelFor's default
+/// strategy, 1 runs on the caller's thread, k > 1 a pool of k threads; the bytes never depend
+/// on it. Fails, writing nothing, for an unknown type, a negative count, or nPerRow not a
+/// multiple of the block size.
+llvm::Error quantizeRows(GGMLType type, const float *src, void *dst, int64_t nrows,
+                         int64_t nPerRow, const float *importance = nullptr,
+                         unsigned numThreads = 0);
 
 } // namespace qcc
 
