@@ -135,6 +135,101 @@ TEST(GPTQ, IdentityHessianIsExactlyRTN) {
   }
 }
 
+// An independent formulation: OBQ's greedy update with an explicit inverse Hessian that loses
+// one row/column per quantized weight (Frantar & Alistarh 2022, eq. 3–4), in double. GPTQ's
+// Cholesky form is the same algorithm in exact arithmetic; per channel there are no group
+// params to recompute, so the two must agree up to float rounding.
+std::vector<float> obqReference(const IntGroupFormat &format, const std::vector<float> &w,
+                                const std::vector<double> &h, double percdamp) {
+  std::vector<double> a = h;
+  double mean = 0.0;
+  for (int64_t i = 0; i < kCols; ++i)
+    mean += a[i * kCols + i] / kCols;
+  for (int64_t i = 0; i < kCols; ++i)
+    a[i * kCols + i] += percdamp * mean;
+  // Gauss–Jordan inverse.
+  std::vector<double> inv(kCols * kCols, 0.0);
+  for (int64_t i = 0; i < kCols; ++i)
+    inv[i * kCols + i] = 1.0;
+  for (int64_t k = 0; k < kCols; ++k) {
+    const double p = a[k * kCols + k];
+    for (int64_t j = 0; j < kCols; ++j) {
+      a[k * kCols + j] /= p;
+      inv[k * kCols + j] /= p;
+    }
+    for (int64_t i = 0; i < kCols; ++i) {
+      if (i == k)
+        continue;
+      const double f = a[i * kCols + k];
+      for (int64_t j = 0; j < kCols; ++j) {
+        a[i * kCols + j] -= f * a[k * kCols + j];
+        inv[i * kCols + j] -= f * inv[k * kCols + j];
+      }
+    }
+  }
+  std::vector<double> work(w.begin(), w.end());
+  std::vector<GroupParams> params(kRows);
+  for (int64_t r = 0; r < kRows; ++r)
+    params[r] = findGroupParams(format, w.data() + r * kCols, kCols);
+  std::vector<float> q(kRows * kCols);
+  for (int64_t i = 0; i < kCols; ++i) {
+    const double d = inv[i * kCols + i];
+    for (int64_t r = 0; r < kRows; ++r) {
+      const float x = float(work[r * kCols + i]);
+      const float qi = dequantizeCode(params[r], quantizeCode(params[r], x, format.maxCode()));
+      q[r * kCols + i] = qi;
+      const double e = (work[r * kCols + i] - qi) / d;
+      for (int64_t j = i + 1; j < kCols; ++j)
+        work[r * kCols + j] -= e * inv[i * kCols + j];
+    }
+    // Drop column i from the inverse: H⁻¹ ← H⁻¹ − H⁻¹[:, i] H⁻¹[i, :] / H⁻¹[i, i].
+    for (int64_t a1 = i + 1; a1 < kCols; ++a1)
+      for (int64_t b1 = i + 1; b1 < kCols; ++b1)
+        inv[a1 * kCols + b1] -= inv[a1 * kCols + i] * inv[i * kCols + b1] / d;
+  }
+  return q;
+}
+
+TEST(GPTQ, MatchesTheExplicitInverseFormulation) {
+  for (int bits : {3, 4}) {
+    IntGroupFormat format{bits, 0, false};
+    std::vector<float> ref = obqReference(format, layer().w, layer().h, 0.01);
+    std::vector<float> q = layer().w;
+    llvm::Expected<GPTQResult> result =
+        gptqQuantize(format, q.data(), kRows, kCols, layer().h.data());
+    ASSERT_TRUE(bool(result)) << llvm::toString(result.takeError());
+    int64_t same = 0;
+    for (int64_t i = 0; i < kRows * kCols; ++i)
+      same += q[i] == ref[i];
+    const double errGptq =
+        outputError(layer().x.data(), kSamples, kCols, layer().w.data(), q.data(), kRows);
+    const double errRef =
+        outputError(layer().x.data(), kSamples, kCols, layer().w.data(), ref.data(), kRows);
+    std::printf("GPTQ b%d per-channel vs OBQ reference: %.4f%% equal weights, error %.5g vs "
+                "%.5g\n",
+                bits, 100.0 * double(same) / double(kRows * kCols), errGptq, errRef);
+    EXPECT_GE(double(same), 0.99 * double(kRows * kCols));
+    EXPECT_NEAR(errGptq, errRef, 0.01 * errRef);
+  }
+}
+
+TEST(GPTQ, BlockSizeOnlyChangesRounding) {
+  // Lazy batch updates reorder float sums but not the algorithm (groups aligned to blocks).
+  IntGroupFormat format{4, 128, false};
+  std::vector<float> a = layer().w, b = layer().w;
+  GPTQOptions wide, narrow;
+  narrow.blockSize = 32;
+  wide.blockSize = 128;
+  llvm::Expected<GPTQResult> ra = gptqQuantize(format, a.data(), kRows, kCols, layer().h.data(), wide);
+  llvm::Expected<GPTQResult> rb =
+      gptqQuantize(format, b.data(), kRows, kCols, layer().h.data(), narrow);
+  ASSERT_TRUE(ra && rb);
+  int64_t same = 0;
+  for (int64_t i = 0; i < kRows * kCols; ++i)
+    same += ra->codes[i] == rb->codes[i];
+  EXPECT_GE(double(same), 0.99 * double(kRows * kCols));
+}
+
 TEST(GPTQ, DeadColumnsAreZeroed) {
   std::vector<double> h = layer().h;
   for (int64_t j = 0; j < kCols; ++j) {
