@@ -9,22 +9,26 @@
 using namespace qcc::quantalgo;
 
 // In-place lower Cholesky of the symmetric matrix a [n, n] (row-major, lower triangle read and
-// written; the upper triangle is zeroed). Fails when a pivot is not positive.
+// written; the upper triangle is zeroed). Column by column, each entry a dot product of two
+// row prefixes, so every access is contiguous. Fails when a pivot is not positive.
 static bool choleskyLower(std::vector<double> &a, int64_t n) {
-  for (int64_t k = 0; k < n; ++k) {
-    const double pivot = a[k * n + k];
+  auto dot = [&](int64_t i, int64_t j, int64_t len) {
+    const double *x = a.data() + i * n, *y = a.data() + j * n;
+    double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t k = 0; k < len; ++k)
+      sum += x[k] * y[k];
+    return sum;
+  };
+  for (int64_t j = 0; j < n; ++j) {
+    const double pivot = a[j * n + j] - dot(j, j, j);
     if (!(pivot > 0.0) || !std::isfinite(pivot))
       return false;
-    const double lkk = std::sqrt(pivot);
-    a[k * n + k] = lkk;
-    for (int64_t i = k + 1; i < n; ++i)
-      a[i * n + k] /= lkk;
-#pragma omp parallel for schedule(dynamic, 16)
-    for (int64_t i = k + 1; i < n; ++i) {
-      const double lik = a[i * n + k];
-      for (int64_t j = k + 1; j <= i; ++j)
-        a[i * n + j] -= lik * a[j * n + k];
-    }
+    const double ljj = std::sqrt(pivot);
+    a[j * n + j] = ljj;
+#pragma omp parallel for schedule(static) if ((n - j) * j > 65536)
+    for (int64_t i = j + 1; i < n; ++i)
+      a[i * n + j] = (a[i * n + j] - dot(i, j, j)) / ljj;
   }
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = i + 1; j < n; ++j)
@@ -41,6 +45,7 @@ static std::vector<double> choleskyInverse(const std::vector<double> &l, int64_t
     t[j * n + j] = 1.0 / l[j * n + j];
     for (int64_t i = j + 1; i < n; ++i) {
       double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
       for (int64_t k = j; k < i; ++k)
         sum += l[i * n + k] * t[j * n + k];
       t[j * n + i] = -sum / l[i * n + i];
@@ -51,6 +56,7 @@ static std::vector<double> choleskyInverse(const std::vector<double> &l, int64_t
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j <= i; ++j) {
       double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
       for (int64_t k = i; k < n; ++k)
         sum += t[i * n + k] * t[j * n + k];
       inv[i * n + j] = sum;
