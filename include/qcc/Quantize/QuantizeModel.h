@@ -1,0 +1,58 @@
+//===- QuantizeModel.h - quantize a model's weights into a new GGUF ---------===//
+//
+// The model-level driver behind qcc-quantize: chooses a format per tensor (a llama.cpp named
+// mix), optionally weights the k-quants by an importance matrix from calibration, quantizes
+// every tensor with the bit-exact llama.cpp quantizers, writes a GGUF with llama.cpp's tensor
+// names, types and metadata (loadable by llama.cpp), and retargets the module to it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QCC_QUANTIZE_QUANTIZEMODEL_H
+#define QCC_QUANTIZE_QUANTIZEMODEL_H
+
+#include "qcc/Exec/Calibration.h"
+#include "qcc/Exec/ReferenceExecutor.h"
+
+#include "llvm/Support/JSON.h"
+
+namespace qcc {
+
+struct QuantizeOptions {
+  std::string mix;     ///< llama.cpp mix name, lower case (q4_k_m, q8_0, ...).
+  bool imatrix = false;  ///< Weight the quantizers by calibration importance (needs calibText).
+  std::string calibText; ///< Calibration text file.
+  CalibrationOptions calib;
+  std::string ggufPath;  ///< The weight file to write (atomically).
+};
+
+struct TensorChoice {
+  std::string sourceName; ///< Name in the input weight file.
+  std::string name;       ///< llama.cpp's name in the output GGUF.
+  GGMLType from = GGMLType::F32, to = GGMLType::F32;
+  std::vector<int64_t> shape;
+  uint64_t bytes = 0;
+  bool importance = false; ///< Quantized with imatrix weights.
+};
+
+struct QuantizeReport {
+  std::string mix;
+  std::vector<TensorChoice> tensors;
+  uint64_t bytes = 0, elements = 0;
+  int64_t calibrationTokens = 0;
+  double seconds = 0;
+  /// llama-quantize's count: 8 × bytes of all tensors ÷ their elements, norms included.
+  double bitsPerWeight() const { return elements ? 8.0 * double(bytes) / double(elements) : 0; }
+  llvm::json::Object toJSON() const;
+};
+
+/// Quantizes the weights of `m` as `opts` says and writes opts.ggufPath.
+llvm::Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &opts);
+
+/// Points `module` at the GGUF written for `report`: each qllm.weight gets its new name and
+/// format, qllm.weights/qllm.tokenizer name the new file, and RoPE becomes interleaved where the
+/// writer un-permuted HF's q/k rows.
+llvm::Error retargetModule(mlir::ModuleOp module, const QuantizeReport &report,
+                           const ModelSource &written);
+
+} // namespace qcc
+
+#endif // QCC_QUANTIZE_QUANTIZEMODEL_H
