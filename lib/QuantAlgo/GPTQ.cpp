@@ -161,56 +161,72 @@ llvm::Expected<GPTQResult> qcc::quantalgo::gptqQuantize(const IntGroupFormat &fo
 
   const int maxCode = format.maxCode();
   const int64_t blockSize = options.blockSize;
-#pragma omp parallel for schedule(dynamic, 4)
-  for (int64_t r = 0; r < rows; ++r) {
-    float *row = w + r * cols;
-    GroupParams *rowParams = result.params.data() + r * groups;
-    uint8_t *rowCodes = result.codes.data() + r * cols;
-    // Per channel: the reference's quantizer is fitted before dead columns are zeroed.
-    if (groupSize == 0)
-      rowParams[0] = findGroupParams(format, row, cols);
-    for (int64_t c = 0; c < cols; ++c)
-      if (dead[c])
-        row[c] = 0.0f;
-    if (groupSize != 0 && options.staticGroups)
-      for (int64_t g = 0; g < groups; ++g)
-        rowParams[g] = findGroupParams(format, row + g * groupSize, groupSize);
-
-    std::vector<float> wp(cols), block(blockSize), err(blockSize);
-    for (int64_t j = 0; j < cols; ++j)
-      wp[j] = row[perm[j]];
-    GroupParams current = rowParams[0];
+  // Rows go in tiles so that each row of Hinv, once loaded, serves the whole tile; within a
+  // row the arithmetic and its order are the reference's.
+  constexpr int64_t kTile = 16;
+  const int64_t tiles = (rows + kTile - 1) / kTile;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+    const int64_t r0 = tile * kTile, tileRows = std::min(kTile, rows - r0);
+    std::vector<float> wp(tileRows * cols), block(tileRows * blockSize), err(tileRows * blockSize);
+    std::vector<GroupParams> current(tileRows);
+    for (int64_t t = 0; t < tileRows; ++t) {
+      float *row = w + (r0 + t) * cols;
+      GroupParams *rowParams = result.params.data() + (r0 + t) * groups;
+      // Per channel: the reference's quantizer is fitted before dead columns are zeroed.
+      if (groupSize == 0)
+        rowParams[0] = findGroupParams(format, row, cols);
+      for (int64_t c = 0; c < cols; ++c)
+        if (dead[c])
+          row[c] = 0.0f;
+      if (groupSize != 0 && options.staticGroups)
+        for (int64_t g = 0; g < groups; ++g)
+          rowParams[g] = findGroupParams(format, row + g * groupSize, groupSize);
+      for (int64_t j = 0; j < cols; ++j)
+        wp[t * cols + j] = row[perm[j]];
+      current[t] = rowParams[0];
+    }
     for (int64_t i1 = 0; i1 < cols; i1 += blockSize) {
       const int64_t i2 = std::min(i1 + blockSize, cols), count = i2 - i1;
-      std::copy(wp.begin() + i1, wp.begin() + i2, block.begin());
+      for (int64_t t = 0; t < tileRows; ++t)
+        std::copy(wp.begin() + t * cols + i1, wp.begin() + t * cols + i2,
+                  block.begin() + t * blockSize);
       for (int64_t i = 0; i < count; ++i) {
-        const int64_t col = i1 + i;
-        if (groupSize != 0) {
-          if (options.staticGroups) {
-            current = rowParams[perm[col] / groupSize];
-          } else if (col % groupSize == 0) {
-            // From the global working row: in-block updates are not in it yet (reference).
-            current = findGroupParams(format, wp.data() + col, groupSize);
-            rowParams[col / groupSize] = current;
-          }
-        }
-        const float x = block[i];
-        const uint8_t code = quantizeCode(current, x, maxCode);
-        const float q = dequantizeCode(current, code);
-        rowCodes[perm[col]] = code;
-        row[perm[col]] = q;
+        const int64_t col = i1 + i, original = perm[col];
         const float *uRow = u.data() + col * cols;
-        const float e = (x - q) / uRow[col];
-        for (int64_t j = i; j < count; ++j)
-          block[j] -= e * uRow[i1 + j];
-        err[i] = e;
+        for (int64_t t = 0; t < tileRows; ++t) {
+          const int64_t r = r0 + t;
+          float *wpRow = wp.data() + t * cols, *blockRow = block.data() + t * blockSize;
+          if (groupSize != 0) {
+            GroupParams *rowParams = result.params.data() + r * groups;
+            if (options.staticGroups) {
+              current[t] = rowParams[original / groupSize];
+            } else if (col % groupSize == 0) {
+              // From the global working row: in-block updates are not in it yet (reference).
+              current[t] = findGroupParams(format, wpRow + col, groupSize);
+              rowParams[col / groupSize] = current[t];
+            }
+          }
+          const float x = blockRow[i];
+          const uint8_t code = quantizeCode(current[t], x, maxCode);
+          const float q = dequantizeCode(current[t], code);
+          result.codes[r * cols + original] = code;
+          w[r * cols + original] = q;
+          const float e = (x - q) / uRow[col];
+          for (int64_t j = i; j < count; ++j)
+            blockRow[j] -= e * uRow[i1 + j];
+          err[t * blockSize + i] = e;
+        }
       }
       // Lazy batch update of everything right of the block.
       for (int64_t i = 0; i < count; ++i) {
-        const float e = err[i];
         const float *uRow = u.data() + (i1 + i) * cols;
-        for (int64_t j = i2; j < cols; ++j)
-          wp[j] -= e * uRow[j];
+        for (int64_t t = 0; t < tileRows; ++t) {
+          const float e = err[t * blockSize + i];
+          float *wpRow = wp.data() + t * cols;
+          for (int64_t j = i2; j < cols; ++j)
+            wpRow[j] -= e * uRow[j];
+        }
       }
     }
   }
