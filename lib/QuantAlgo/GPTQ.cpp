@@ -73,6 +73,15 @@ bool GPTQResult::isContiguousGrouping() const {
   return true;
 }
 
+std::vector<float> GPTQResult::dequantize() const {
+  std::vector<float> out(rows * cols);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      out[r * cols + c] =
+          dequantizeCode(params[r * numGroups + groupIndex[c]], codes[r * cols + c]);
+  return out;
+}
+
 llvm::Expected<std::vector<uint8_t>>
 GPTQResult::packRows(const IntGroupFormat &format) const {
   if (format.numGroups(cols) != numGroups)

@@ -80,14 +80,10 @@ TEST_P(GPTQBeatsRTN, OutputErrorAtMostFourFifthsOfRTN) {
               c.staticGroups ? " static" : "", rtn, gptq, gptq / rtn);
   EXPECT_LE(gptq, 0.8 * rtn);
 
-  // The in-place weights are exactly the result's codes and params.
-  const int64_t length = kCols / result.numGroups;
-  (void)length;
-  for (int64_t r = 0; r < kRows; ++r)
-    for (int64_t col = 0; col < kCols; ++col) {
-      const GroupParams p = result.params[r * result.numGroups + result.groupIndex[col]];
-      ASSERT_EQ(wq[r * kCols + col], dequantizeCode(p, result.codes[r * kCols + col]));
-    }
+  // The in-place weights are exactly the result's codes, params and g_idx.
+  EXPECT_EQ(result.dequantize(), wq);
+  // Act order with dynamic groups gives g_idx groups of scattered columns.
+  EXPECT_EQ(result.isContiguousGrouping(), !(c.actOrder && !c.staticGroups));
   // Packable results dequantize to the same weights.
   if (result.isContiguousGrouping()) {
     llvm::Expected<std::vector<uint8_t>> packed = result.packRows(format);

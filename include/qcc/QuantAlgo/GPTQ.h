@@ -51,6 +51,8 @@ struct GPTQResult {
 
   /// True when groupIndex[c] == c / groupLength for all c (the IntGroup row layout).
   bool isContiguousGrouping() const;
+  /// The dequantized weights [rows, cols] from codes, params and groupIndex (any grouping).
+  std::vector<float> dequantize() const;
   /// rows · rowBytes(format, cols) bytes in the IntGroup layout; fails for g_idx groupings.
   llvm::Expected<std::vector<uint8_t>> packRows(const IntGroupFormat &format) const;
 };
