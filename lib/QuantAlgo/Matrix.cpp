@@ -13,6 +13,7 @@ void qcc::quantalgo::linearForward(const float *x, int64_t n, int64_t cols, cons
   for (int64_t t = 0; t < n; ++t)
     for (int64_t r = 0; r < rows; ++r) {
       double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
       for (int64_t c = 0; c < cols; ++c)
         acc += double(x[t * cols + c]) * double(w[r * cols + c]);
       y[t * rows + r] = float(acc);
@@ -31,13 +32,18 @@ double qcc::quantalgo::squaredError(const float *a, const float *b, int64_t n) {
 double qcc::quantalgo::outputError(const float *x, int64_t n, int64_t cols, const float *w,
                                    const float *wHat, int64_t rows) {
   // X·Wᵀ − X·Ŵᵀ = X·(W − Ŵ)ᵀ, computed in double to measure small differences exactly enough.
+  std::vector<double> diff(rows * cols);
+  for (int64_t i = 0; i < rows * cols; ++i)
+    diff[i] = double(w[i]) - double(wHat[i]);
   double total = 0.0;
 #pragma omp parallel for reduction(+ : total) schedule(static)
   for (int64_t t = 0; t < n; ++t)
     for (int64_t r = 0; r < rows; ++r) {
+      const double *d = diff.data() + r * cols;
       double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
       for (int64_t c = 0; c < cols; ++c)
-        acc += double(x[t * cols + c]) * (double(w[r * cols + c]) - double(wHat[r * cols + c]));
+        acc += double(x[t * cols + c]) * d[c];
       total += acc * acc;
     }
   return total;
