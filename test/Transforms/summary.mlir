@@ -33,6 +33,26 @@ module attributes {qllm.config = #qllm.config<arch = "llama", name = "every-form
 
 // -----
 
+// Integer group formats (#qllm.int) count rows x IntGroup.h's row bytes: per group an f16
+// scale (+ an f16 zero if asymmetric), then ceil(row_len x bits / 8) code bytes.
+// 256x512 int4 g128 asym: 4 groups x 4 + 256 = 272 bytes/row, 69632 bytes, 4.250 bits/weight
+// 256x512 int3 g128 sym:  4 groups x 2 + 192 = 200 bytes/row, 51200 bytes, 3.125 bits/weight
+// 64x300  int8 per-channel sym: 2 + 300 = 302 bytes/row, 19328 bytes
+// 256x512 q4_K beside them: 2 blocks x 144 = 288 bytes/row, 73728 bytes
+
+// expected-remark @+1 {{model int-formats: 4 tensors, 412416 weights, 213888 bytes, 4.149 bits/weight; int3_g128_sym: 1 tensors, 131072 weights, 51200 bytes, 3.125 bits/weight; int4_g128_asym: 1 tensors, 131072 weights, 69632 bytes, 4.250 bits/weight; int8_ch_sym: 1 tensors, 19200 weights, 19328 bytes, 8.053 bits/weight; q4_K: 1 tensors, 131072 weights, 73728 bytes, 4.500 bits/weight}}
+module attributes {qllm.config = #qllm.config<arch = "llama", name = "int-formats", dim = 512, ffn_dim = 512, n_layers = 1, n_heads = 4, n_kv_heads = 4, head_dim = 64, vocab_size = 32, max_seq_len = 64, rope_theta = 1.0e+04, rope_style = interleaved, norm_eps = 1.0e-05, tied_embeddings = false>} {
+  func.func @weights() {
+    %a = qllm.weight "g128_asym" : !qllm.weight<256x512, #qllm.int<bits = 4, group = 128, sym = false>>
+    %b = qllm.weight "g128_sym" : !qllm.weight<256x512, #qllm.int<bits = 3, group = 128, sym = true>>
+    %c = qllm.weight "ch_sym" : !qllm.weight<64x300, #qllm.int<bits = 8, group = 0, sym = true>>
+    %d = qllm.weight "q4K" : !qllm.weight<256x512, q4_K>
+    return
+  }
+}
+
+// -----
+
 // 32x256 q8_0: 8192 weights, 32 rows x 8 blocks x 34 bytes = 8704 bytes
 // 256 f32:     256 weights, 1024 bytes
 // 256x256 q4_K: 65536 weights, 256 rows x 1 block x 144 bytes = 36864 bytes

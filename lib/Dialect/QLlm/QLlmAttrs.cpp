@@ -9,6 +9,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace qcc::qllm;
@@ -53,6 +54,46 @@ bool GGMLFormatAttr::isFloatFormat() const {
   const qcc::FormatInfo *row = lookupRow(getValue());
   return row && !row->isQuantized;
 }
+
+//===----------------------------------------------------------------------===//
+// IntGroupFormatAttr
+//===----------------------------------------------------------------------===//
+
+/// One group is one block: its f16 parameters and its codes, which fill whole bytes because the
+/// verifier keeps a non-zero group a power of two >= 16. Per-channel formats have no block that
+/// carries the row's parameters: block size 1, and the code bytes rounded up as a nominal figure.
+int64_t IntGroupFormatAttr::getBlockSize() const { return isPerChannel() ? 1 : getGroup(); }
+
+int64_t IntGroupFormatAttr::getBlockBytes() const {
+  if (isPerChannel())
+    return (getBits() + 7) / 8;
+  return (getSym() ? 2 : 4) + getGroup() * getBits() / 8;
+}
+
+/// Rows are independent byte spans (IntGroup.h's layout), so the tensor is rows x rowBytes.
+int64_t IntGroupFormatAttr::getStorageBytes(ArrayRef<int64_t> shape) const {
+  if (shape.empty() || shape.back() <= 0)
+    return 0;
+  int64_t rows = 1;
+  for (int64_t d : shape.drop_back())
+    rows *= d;
+  return rows * qcc::quantalgo::rowBytes(getFormat(), shape.back());
+}
+
+/// `int3_g128_asym`, `int4_ch_sym`; interned in the context so the StringRef outlives the call.
+StringRef IntGroupFormatAttr::getFormatName() const {
+  std::string name;
+  llvm::raw_string_ostream os(name);
+  os << "int" << getBits() << '_';
+  if (isPerChannel())
+    os << "ch";
+  else
+    os << 'g' << getGroup();
+  os << (getSym() ? "_sym" : "_asym");
+  return StringAttr::get(getContext(), name).getValue();
+}
+
+bool IntGroupFormatAttr::isFloatFormat() const { return false; }
 
 //===----------------------------------------------------------------------===//
 // Verifiers
@@ -119,6 +160,20 @@ LogicalResult ModelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitErr
                        << formatDouble(ropeTheta);
   if (!isPositive(normEps))
     return emitError() << "model config norm_eps must be positive, got " << formatDouble(normEps);
+  return success();
+}
+
+LogicalResult IntGroupFormatAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                         int64_t bits, int64_t group, bool sym) {
+  if (bits < 2 || bits > 8)
+    return emitError() << "integer format bits must be in [2, 8], got " << bits;
+  if (group < 0)
+    return emitError() << "integer format group must be 0 (per output channel) or positive, got "
+                       << group;
+  if (group != 0 && (group < 16 || !llvm::isPowerOf2_64(group)))
+    return emitError() << "integer format group must be 0 (per output channel) or a power of "
+                          "two >= 16, got "
+                       << group;
   return success();
 }
 

@@ -96,9 +96,11 @@ LogicalResult WeightType::verify(function_ref<InFlightDiagnostic()> emitError,
   int64_t block = fmt.getBlockSize();
   if (block <= 0 || fmt.getBlockBytes() <= 0)
     return emitError() << "weight format " << fmt.getFormatName() << " has no block geometry";
+  // An integer group format's block is one group: say so in the field's words.
+  StringRef blockWord = llvm::isa<IntGroupFormatAttr>(format) ? "group" : "block";
   if (shape.back() % block != 0)
     return emitError() << "row length " << shape.back() << " is not a multiple of the "
-                       << fmt.getFormatName() << " block size " << block;
+                       << fmt.getFormatName() << " " << blockWord << " size " << block;
   return success();
 }
 

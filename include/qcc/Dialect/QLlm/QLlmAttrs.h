@@ -6,6 +6,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectImplementation.h"
 
+#include "qcc/QuantAlgo/IntGroup.h"
+
 #include "qcc/Dialect/QLlm/QLlmAttrInterfaces.h.inc"
 #include "qcc/Dialect/QLlm/QLlmEnums.h.inc"
 

@@ -98,6 +98,55 @@ def QLlm_GGMLFormatAttr : EnumAttr<QLlm_Dialect, QLlm_GGMLFormat, "ggml", [
   let assemblyFormat = "`<` $value `>`";
 }
 
+def QLlm_IntGroupFormatAttr : AttrDef<QLlm_Dialect, "IntGroupFormat", [
+    DeclareAttrInterfaceMethods<QLlm_WeightFormatAttrInterface, ["getStorageBytes"]>]> {
+  let mnemonic = "int";
+  let summary = "a generic b-bit integer format with per-group f16 scale (and zero point)";
+  let description = [{
+    The format the calibration algorithms (RTN, GPTQ, AWQ) write, e.g.
+    `#qllm.int<bits = 3, group = 128, sym = false>`:
+
+    * `bits`: code width, 2..8.
+    * `group`: consecutive columns of a row sharing one scale (and zero point); a power of two
+      ≥ 16, or 0 for one group per row (per output channel).
+    * `sym`: `true` stores only an f16 scale per group (zero fixed at 2^(bits-1)); `false` also
+      stores an f16 zero point.
+
+    Every row is one byte span (see `qcc/QuantAlgo/IntGroup.h`): the groups' f16 parameters,
+    then the codes as an LSB-first bit stream of `ceil(row_len × bits / 8)` bytes:
+
+    `row_bytes = groups × (sym ? 2 : 4) + ceil(row_len × bits / 8)`
+
+    so `#qllm.int<bits = 4, group = 128, sym = false>` takes 4.25 bits/weight, and
+    `#qllm.int<bits = 4, group = 0, sym = true>` on a 4096-wide row 4.004. Inside `!qllm.weight`
+    the format is written in full: `!qllm.weight<256x512, #qllm.int<bits = 4, group = 128, sym = true>>`.
+
+    As a `WeightFormatAttrInterface`: the block is one group (`group` weights, its parameters
+    and its `group × bits / 8` code bytes, whole since `group` is a multiple of 8), so a row's
+    length must be a multiple of `group`. A per-channel format has block size 1 and any row
+    length; its per-row parameters belong to no block, so its block bytes (`ceil(bits / 8)`)
+    are only a nominal figure and `getStorageBytes` is the one exact size for every format.
+    Format names read `int3_g128_asym`, `int4_ch_sym`.
+  }];
+  let parameters = (ins QLlm_Int<"code width in bits, 2..8">:$bits,
+                        QLlm_Int<"columns per group; 0 = one group per row">:$group,
+                        QLlm_Bool<"symmetric (scale only) or asymmetric (scale and zero)">:$sym);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let builders = [
+    AttrBuilder<(ins "const ::qcc::quantalgo::IntGroupFormat &":$format), [{
+      return $_get($_ctxt, int64_t(format.bits), format.groupSize, format.symmetric);
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    /// The MLIR-free description the quantizers in qcc/QuantAlgo take.
+    ::qcc::quantalgo::IntGroupFormat getFormat() const {
+      return ::qcc::quantalgo::IntGroupFormat{int(getBits()), getGroup(), getSym()};
+    }
+    bool isPerChannel() const { return getGroup() == 0; }
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // RoPE
 //===----------------------------------------------------------------------===//

@@ -9,9 +9,9 @@ def QLlm_WeightFormatAttrInterface : AttrInterface<"WeightFormatAttrInterface"> 
   let description = [{
     A storage format for weights: how a row of a weight matrix is cut into blocks and how many
     bytes each block takes. Blocks run along the last (contiguous) dimension, so a row's length
-    must be a multiple of the block size. Every weight format (llama.cpp's block formats, and
-    future generic integer group formats with their bits, group size, symmetry and scale/zero
-    types) is an attribute implementing this interface; `!qllm.weight` only relies on it.
+    must be a multiple of the block size. Every weight format (llama.cpp's block formats
+    `#qllm.ggml`, the generic integer group formats `#qllm.int` with their bits, group size and
+    symmetry) is an attribute implementing this interface; `!qllm.weight` only relies on it.
   }];
   let methods = [
     InterfaceMethod<"Number of elements per block along the row.", "int64_t", "getBlockSize">,

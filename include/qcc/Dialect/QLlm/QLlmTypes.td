@@ -13,13 +13,14 @@ def QLlm_WeightType : TypeDef<QLlm_Dialect, "Weight"> {
     ```mlir
     !qllm.weight<64, f32>          // a norm's gain vector
     !qllm.weight<768x256, q4_K>    // a matrix [out_features, in_features]
-    !qllm.weight<768x256, #my.int_group<bits = 3, group = 128>>   // a future format
+    !qllm.weight<768x256, #qllm.int<bits = 3, group = 128, sym = false>>   // GPTQ-style
     ```
 
     `shape` is the logical row-major shape, static, rank 1 (norms, RoPE factors) or 2
     (`[out_features, in_features]`, PyTorch order). `format` is any attribute implementing
     `WeightFormatAttrInterface`; a `#qllm.ggml<...>` format is written as its bare keyword.
-    The row length (last dimension) must be a multiple of the format's block size.
+    The row length (last dimension) must be a multiple of the format's block size (for
+    `#qllm.int`, its group; any length for a per-channel `group = 0`).
   }];
   let parameters = (ins ArrayRefParameter<"int64_t", "logical shape, last dim the row">:$shape,
                         AttrOrTypeParameter<"::mlir::Attribute",
