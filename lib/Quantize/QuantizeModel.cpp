@@ -11,9 +11,11 @@
 #include "qcc/Import/GGUF.h"
 #include "qcc/Quant/GGMLFormats.h"
 #include "qcc/Quant/Mixes.h"
+#include "qcc/QuantAlgo/AWQ.h"
 #include "qcc/Tokenizer/Tokenizer.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -35,9 +37,13 @@ json::Object QuantizeReport::toJSON() const {
                                 {"type", lookupFormat(t.to)->name},
                                 {"shape", std::move(shape)},
                                 {"bytes", int64_t(t.bytes)},
-                                {"imatrix", t.importance}});
+                                {"imatrix", t.importance},
+                                {"simulated", t.simulated}});
   }
   return json::Object{{"mix", mix},
+                      {"method", method},
+                      {"simulated_bytes", int64_t(simulatedBytes)},
+                      {"simulated_bits_per_weight", simulatedBitsPerWeight()},
                       {"bytes", int64_t(bytes)},
                       {"elements", int64_t(elements)},
                       {"bits_per_weight", bitsPerWeight()},
@@ -86,12 +92,96 @@ int64_t permutedHeads(const ModelSource &src, StringRef name) {
 }
 } // namespace
 
+/// The f32 weights of `name` in the source.
+static std::vector<float> loadF32(const ModelSource &src, StringRef name) {
+  const TensorRef *t = src.find(name);
+  const int64_t cols = t->shape.back(), rows = t->numElements() / cols;
+  std::vector<float> w(size_t(rows * cols));
+  const uint64_t rb = uint64_t(rowBytes(t->type, cols));
+  for (int64_t r = 0; r < rows; ++r)
+    cantFail(dequantizeRow(t->type, src.data(*t) + uint64_t(r) * rb, w.data() + r * cols, cols));
+  return w;
+}
+
+/// RTN / GPTQ / AWQ on every decoder linear; results are the dequantized weights. AWQ's scales
+/// are applied and undone on the weights themselves (W' = Q(W·diag s)·diag(1/s)), which equals
+/// folding 1/s into the op producing the input, up to that op's own rounding.
+static Error simulateMethod(const ModelSource &src, const QuantizeOptions &opts,
+                            const Calibration *cal, StringMap<std::vector<float>> &out) {
+  using namespace quantalgo;
+  const IntGroupFormat &fmt = opts.format;
+  auto shapeOf = [&](StringRef n) {
+    const TensorRef *t = src.find(n);
+    return std::make_pair(t->numElements() / t->shape.back(), t->shape.back());
+  };
+  auto needStats = [&](StringRef n) -> Expected<const LinearInputStats *> {
+    const LinearInputStats *st = cal ? cal->forWeight(n) : nullptr;
+    if (!st)
+      return createStringError(inconvertibleErrorCode(), "no calibration statistics for '%s'",
+                               n.str().c_str());
+    return st;
+  };
+  for (const LayerTensors &l : src.layers) {
+    // Linears that read the same input: AWQ searches one scale vector for each set.
+    std::vector<std::vector<std::string>> sets = {
+        {l.wq, l.wk, l.wv}, {l.wo}, {l.wGate, l.wUp}, {l.wDown}};
+    for (const std::vector<std::string> &set : sets) {
+      std::vector<std::vector<float>> ws;
+      for (const std::string &n : set)
+        ws.push_back(loadF32(src, n));
+      const int64_t cols = shapeOf(set[0]).second;
+      if (opts.method == "awq") {
+        auto st = needStats(set[0]);
+        if (!st)
+          return st.takeError();
+        std::vector<WeightRef> refs;
+        for (size_t i = 0; i < set.size(); ++i)
+          refs.push_back({ws[i].data(), shapeOf(set[i]).first});
+        auto res = awqSearch(fmt, refs, (*st)->samples.data(), (*st)->sampleRows, cols);
+        if (!res)
+          return res.takeError();
+        for (size_t i = 0; i < set.size(); ++i) {
+          const int64_t rows = shapeOf(set[i]).first;
+          awqApply(fmt, ws[i].data(), rows, cols, res->scales,
+                   res->clipMaxVal.empty() ? ArrayRef<float>() : ArrayRef<float>(res->clipMaxVal[i]));
+          std::vector<float> q(ws[i].size());
+          fakeQuantizeMatrixRTN(fmt, ws[i].data(), rows, cols, q.data());
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = 0; c < cols; ++c)
+              q[r * cols + c] /= res->scales[c];
+          out[set[i]] = std::move(q);
+        }
+        continue;
+      }
+      for (size_t i = 0; i < set.size(); ++i) {
+        const int64_t rows = shapeOf(set[i]).first;
+        if (opts.method == "rtn") {
+          std::vector<float> q(ws[i].size());
+          fakeQuantizeMatrixRTN(fmt, ws[i].data(), rows, cols, q.data());
+          out[set[i]] = std::move(q);
+        } else { // gptq
+          auto st = needStats(set[i]);
+          if (!st)
+            return st.takeError();
+          auto res = gptqQuantize(fmt, ws[i].data(), rows, cols, (*st)->xtx.data(), opts.gptq);
+          if (!res)
+            return createStringError(inconvertibleErrorCode(), "GPTQ on '%s': %s",
+                                     set[i].c_str(), toString(res.takeError()).c_str());
+          out[set[i]] = std::move(ws[i]);
+        }
+      }
+    }
+  }
+  return Error::success();
+}
+
 Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &opts) {
   auto start = std::chrono::steady_clock::now();
   const ModelSource &src = *m.weights;
   auto fail = [](const Twine &msg) { return createStringError(inconvertibleErrorCode(), msg); };
   QuantizeReport report;
   report.mix = opts.mix;
+  report.method = opts.method;
 
   // Tensors in file order, under llama.cpp's names.
   StringMap<std::string> names = ggufNames(src);
@@ -108,16 +198,43 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
     report.tensors.push_back(c);
     mixTensors.push_back({c.name, std::vector<int64_t>(t.shape.rbegin(), t.shape.rend()), t.type});
   }
-  MixModelInfo info;
-  info.nLayers = src.config.nLayers;
-  info.nHeads = src.config.nHeads;
-  info.nKVHeads = src.config.nKVHeads;
-  auto types = chooseMixTypes(opts.mix, mixTensors, info);
-  if (!types)
-    return types.takeError();
+  // Method mode quantizes the decoder's linears; everything else keeps its format.
+  StringSet<> linears;
+  for (const LayerTensors &l : src.layers)
+    for (const std::string *n : {&l.wq, &l.wk, &l.wv, &l.wo, &l.wGate, &l.wUp, &l.wDown})
+      linears.insert(*n);
+  std::vector<GGMLType> types;
+  if (!opts.mix.empty()) {
+    MixModelInfo info;
+    info.nLayers = src.config.nLayers;
+    info.nHeads = src.config.nHeads;
+    info.nKVHeads = src.config.nKVHeads;
+    auto t = chooseMixTypes(opts.mix, mixTensors, info);
+    if (!t)
+      return t.takeError();
+    types = std::move(*t);
+  } else {
+    if (opts.method != "rtn" && opts.method != "gptq" && opts.method != "awq")
+      return fail("unknown method '" + opts.method + "' (rtn, gptq, awq)");
+    if (!opts.simulate)
+      return fail("--method " + opts.method + " currently needs --simulate: the packed integer "
+                  "storage format is not written yet");
+    for (TensorChoice &c : report.tensors) {
+      bool lin = linears.contains(c.sourceName);
+      types.push_back(lin ? GGMLType::F32 : c.from);
+      if (lin) {
+        if (Error e = opts.format.validate(c.shape.back()))
+          return fail("tensor '" + c.name + "': " + toString(std::move(e)));
+        c.simulated = (Twine("int") + Twine(opts.format.bits) +
+                       (opts.format.groupSize ? "_g" + Twine(opts.format.groupSize) : Twine("_ch")) +
+                       (opts.format.symmetric ? "_sym" : "_asym"))
+                          .str();
+      }
+    }
+  }
   for (size_t i = 0; i < report.tensors.size(); ++i) {
     TensorChoice &c = report.tensors[i];
-    c.to = (*types)[i];
+    c.to = types[i];
     const FormatInfo *f = lookupFormat(c.to);
     if (!f || (c.to != c.from && !f->quantizeRow))
       return fail("tensor '" + c.name + "': no quantizer for " + (f ? f->name : "?"));
@@ -128,15 +245,21 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
     for (int64_t d : c.shape)
       elements *= d;
     c.bytes = uint64_t(elements / f->blockSize * f->blockBytes);
+    c.simulatedBytes = c.simulated.empty()
+                           ? c.bytes
+                           : uint64_t(quantalgo::rowBytes(opts.format, c.shape.back()) *
+                                      (elements / c.shape.back()));
     report.bytes += c.bytes;
+    report.simulatedBytes += c.simulatedBytes;
     report.elements += uint64_t(elements);
   }
 
   // Importance matrix from calibration.
   std::unique_ptr<Calibration> cal;
-  if (opts.imatrix) {
+  const bool needCalibration = opts.imatrix || opts.method == "gptq" || opts.method == "awq";
+  if (needCalibration) {
     if (opts.calibText.empty())
-      return fail("--imatrix needs calibration text (--calib FILE)");
+      return fail("calibration text is needed (--calib FILE)");
     if (!m.tokenizer)
       return fail("calibration needs the model's tokenizer");
     auto text = MemoryBuffer::getFile(opts.calibText);
@@ -146,12 +269,21 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
     auto ex = ReferenceExecutor::create(*m.module, src);
     if (!ex)
       return ex.takeError();
-    auto c = Calibration::run(**ex, tokens, opts.calib);
+    CalibrationOptions co = opts.calib;
+    co.collectXtX = opts.method == "gptq";
+    co.maxSampleRows = opts.method == "awq" ? 4096 : 0;
+    auto c = Calibration::run(**ex, tokens, co);
     if (!c)
       return c.takeError();
     cal = std::move(*c);
     report.calibrationTokens = cal->tokensSeen();
   }
+
+  // Method mode: the quantized-then-dequantized weights, computed up front.
+  StringMap<std::vector<float>> simulated;
+  if (!opts.method.empty())
+    if (Error e = simulateMethod(src, opts, cal.get(), simulated))
+      return std::move(e);
 
   // The output model: same config, llama.cpp names, chosen types, bytes made on demand.
   ModelSource out;
@@ -182,7 +314,9 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
     std::vector<float> importance;
     if (c.importance)
       importance = cal->forWeight(c.sourceName)->importance();
-    if (c.to == c.from && heads == 0) { // unchanged bytes
+    auto sim = simulated.find(c.sourceName);
+    const float *simData = sim == simulated.end() ? nullptr : sim->second.data();
+    if (c.to == c.from && heads == 0 && !simData) { // unchanged bytes
       os.write(reinterpret_cast<const char *>(src.data(*in)), in->bytes);
       return Error::success();
     }
@@ -198,8 +332,10 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
           int64_t h = srcRow / hd, k = srcRow % hd;
           srcRow = h * hd + (k % 2) * (hd / 2) + k / 2;
         }
-        if (Error e = dequantizeRow(in->type, src.data(*in) + uint64_t(srcRow) * inRow,
-                                    f32.data() + r * cols, cols))
+        if (simData)
+          std::memcpy(f32.data() + r * cols, simData + srcRow * cols, cols * sizeof(float));
+        else if (Error e = dequantizeRow(in->type, src.data(*in) + uint64_t(srcRow) * inRow,
+                                         f32.data() + r * cols, cols))
           return e;
       }
       q.resize(size_t(rowBytes(c.to, cols) * n));

@@ -38,6 +38,17 @@ static cl::opt<std::string> mix("mix", cl::desc("llama.cpp mix: q2_k, q3_k_s/m/l
                                 cl::cat(cat));
 static cl::opt<std::string> method("method", cl::desc("rtn | gptq | awq | smoothquant"),
                                    cl::cat(cat));
+static cl::opt<int> bits("bits", cl::desc("Method mode: bits per weight (2..8)"), cl::init(4),
+                         cl::cat(cat));
+static cl::opt<int64_t> group("group", cl::desc("Method mode: group size (0 = per channel)"),
+                              cl::init(128), cl::cat(cat));
+static cl::opt<bool> asym("asym", cl::desc("Method mode: asymmetric (zero point) groups"),
+                          cl::cat(cat));
+static cl::opt<bool> actOrder("act-order", cl::desc("GPTQ: quantize columns by decreasing H_ii"),
+                              cl::cat(cat));
+static cl::opt<bool> simulate("simulate",
+                              cl::desc("Method mode: store the quantized weights dequantized (f32)"),
+                              cl::cat(cat));
 static cl::opt<double> budget("budget", cl::desc("Bits per weight for the budget solver"),
                               cl::init(0), cl::cat(cat));
 static cl::opt<bool> imatrix("imatrix", cl::desc("Weight the quantizers by calibration importance"),
@@ -69,15 +80,27 @@ int main(int argc, char **argv) {
   int modes = !mix.empty() + !method.empty() + (budget != 0);
   if (modes != 1)
     die("give exactly one of --mix NAME, --method M --bits B, --budget BPW");
-  if (!method.empty() || budget != 0)
-    die("--method and --budget are not available yet in this build; use --mix");
-  if (!is_contained(namedMixes(), StringRef(mix).lower()))
+  if (budget != 0)
+    die("--budget is not available yet in this build; use --mix or --method");
+  if (!mix.empty() && !is_contained(namedMixes(), StringRef(mix).lower()))
     die("unknown mix '" + mix + "' (known: " + join(namedMixes(), ", ") + ")");
+  if (!method.empty() && method != "rtn" && method != "gptq" && method != "awq")
+    die("unknown --method '" + method + "' (rtn, gptq, awq; smoothquant is not available yet)");
+  if (!method.empty() && (bits < 2 || bits > 8))
+    die("--bits " + Twine(bits) + " is out of range (2..8)");
+  if (!method.empty() && group < 0)
+    die("--group must be 0 (per channel) or positive");
+  if ((method == "gptq" || method == "awq") && calib.empty())
+    die("--method " + method + " needs --calib FILE");
   if (imatrix && calib.empty())
     die("--imatrix needs --calib FILE");
 
   QuantizeOptions opts;
   opts.mix = StringRef(mix).lower();
+  opts.method = method;
+  opts.format = {bits, group, !asym};
+  opts.gptq.actOrder = actOrder;
+  opts.simulate = simulate;
   opts.imatrix = imatrix;
   opts.calibText = calib;
   opts.calib.samples = calibSamples;
@@ -123,8 +146,13 @@ int main(int argc, char **argv) {
         return Error::success();
       }))
     cleanup(toString(std::move(e)));
+  if (!method.empty())
+    errs() << formatv("qcc-quantize: {0} int{1} g{2} {3}: simulated {4:F4} bits/weight "
+                      "(stored as f32)\n",
+                      method, bits, group, asym ? "asym" : "sym",
+                      report->simulatedBitsPerWeight());
   errs() << formatv("qcc-quantize: {0}: {1} tensors, {2} bytes, {3:F4} bits/weight{4}, {5:F2} s\n",
-                    opts.mix, report->tensors.size(), report->bytes, report->bitsPerWeight(),
+                    opts.mix.empty() ? opts.method : opts.mix, report->tensors.size(), report->bytes, report->bitsPerWeight(),
                     imatrix ? formatv(", imatrix from {0} tokens", report->calibrationTokens).str()
                             : std::string(),
                     report->seconds);

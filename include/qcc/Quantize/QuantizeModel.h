@@ -11,6 +11,8 @@
 
 #include "qcc/Exec/Calibration.h"
 #include "qcc/Exec/ReferenceExecutor.h"
+#include "qcc/QuantAlgo/GPTQ.h"
+#include "qcc/QuantAlgo/IntGroup.h"
 
 #include "llvm/Support/JSON.h"
 
@@ -18,6 +20,15 @@ namespace qcc {
 
 struct QuantizeOptions {
   std::string mix;     ///< llama.cpp mix name, lower case (q4_k_m, q8_0, ...).
+  /// Or a calibration method over the decoder's linear layers (embeddings, output and norms
+  /// keep their format): "rtn", "gptq" or "awq" with an integer group format.
+  std::string method;
+  quantalgo::IntGroupFormat format;
+  quantalgo::GPTQOptions gptq;
+  /// Simulated quantization: weights are quantized with `method` and stored dequantized (f32),
+  /// as the GPTQ/AWQ papers evaluate perplexity. The packed int storage format is not written
+  /// yet, so method mode requires this to be set.
+  bool simulate = false;
   bool imatrix = false;  ///< Weight the quantizers by calibration importance (needs calibText).
   std::string calibText; ///< Calibration text file.
   CalibrationOptions calib;
@@ -31,16 +42,22 @@ struct TensorChoice {
   std::vector<int64_t> shape;
   uint64_t bytes = 0;
   bool importance = false; ///< Quantized with imatrix weights.
+  std::string simulated;   ///< Method mode: the integer format the stored f32 values carry.
+  uint64_t simulatedBytes = 0; ///< What that format would store.
 };
 
 struct QuantizeReport {
-  std::string mix;
+  std::string mix, method;
   std::vector<TensorChoice> tensors;
   uint64_t bytes = 0, elements = 0;
+  uint64_t simulatedBytes = 0; ///< Method mode: total bytes were the int format stored.
   int64_t calibrationTokens = 0;
   double seconds = 0;
   /// llama-quantize's count: 8 × bytes of all tensors ÷ their elements, norms included.
   double bitsPerWeight() const { return elements ? 8.0 * double(bytes) / double(elements) : 0; }
+  double simulatedBitsPerWeight() const {
+    return elements ? 8.0 * double(simulatedBytes) / double(elements) : 0;
+  }
   llvm::json::Object toJSON() const;
 };
 
