@@ -95,12 +95,25 @@ Expected<std::unique_ptr<ReferenceExecutor>> ReferenceExecutor::create(ModuleOp 
     if (!t)
       return opError(w, "names tensor '" + name + "', which the weight file does not have");
     WeightType ty = w.getType();
-    auto fmt = dyn_cast<GGMLFormatAttr>(ty.getFormat());
-    if (!fmt)
-      return opError(w, "has a weight format the reference executor cannot run yet");
-    if (uint32_t(fmt.getValue()) != uint32_t(t->type))
-      return opError(w, "is " + stringifyGGMLFormat(fmt.getValue()) + " in the module but " +
-                            lookupFormat(t->type)->name + " in the weight file");
+    auto fileFormat = [&]() -> std::string {
+      return t->intFormat ? IntGroupFormatAttr::get(w.getContext(), *t->intFormat)
+                                .getFormatName()
+                                .str()
+                          : std::string(lookupFormat(t->type)->name);
+    };
+    if (auto fmt = dyn_cast<GGMLFormatAttr>(ty.getFormat())) {
+      if (t->intFormat || uint32_t(fmt.getValue()) != uint32_t(t->type))
+        return opError(w, "is " + stringifyGGMLFormat(fmt.getValue()) + " in the module but " +
+                              fileFormat() + " in the weight file");
+    } else if (auto ifmt = dyn_cast<IntGroupFormatAttr>(ty.getFormat())) {
+      quantalgo::IntGroupFormat want = ifmt.getFormat();
+      if (!t->intFormat || t->intFormat->bits != want.bits ||
+          t->intFormat->groupSize != want.groupSize || t->intFormat->symmetric != want.symmetric)
+        return opError(w, "is " + ifmt.getFormatName() + " in the module but " + fileFormat() +
+                              " in the weight file");
+    } else {
+      return opError(w, "has a weight format the reference executor cannot run");
+    }
     if (ArrayRef<int64_t>(t->shape) != ty.getShape())
       return opError(w, "shape differs from tensor '" + name + "' in the weight file");
     rt::WeightView view;
@@ -108,7 +121,8 @@ Expected<std::unique_ptr<ReferenceExecutor>> ReferenceExecutor::create(ModuleOp 
     view.cols = t->shape.back();
     view.rows = t->numElements() / view.cols;
     view.data = weights.data(*t);
-    view.rowBytes = uint64_t(rowBytes(t->type, view.cols));
+    view.rowBytes = uint64_t(t->storageRowBytes(view.cols));
+    view.intFormat = t->intFormat;
     ex->weights_.push_back(view);
     return ex->weightIndex_[v] = ex->weights_.size() - 1;
   };

@@ -13,6 +13,26 @@ using namespace llvm;
 
 namespace qcc {
 
+std::string intFormatKey(const quantalgo::IntGroupFormat &f, int64_t cols) {
+  return ("int:bits=" + Twine(f.bits) + ":group=" + Twine(f.groupSize) +
+          ":sym=" + Twine(int(f.symmetric)) + ":cols=" + Twine(cols))
+      .str();
+}
+
+std::optional<std::pair<quantalgo::IntGroupFormat, int64_t>> parseIntFormatKey(StringRef s) {
+  int64_t bits, group, sym, cols;
+  SmallVector<StringRef, 5> parts;
+  s.split(parts, ':');
+  if (parts.size() != 5 || parts[0] != "int" || !parts[1].consume_front("bits=") ||
+      !parts[2].consume_front("group=") || !parts[3].consume_front("sym=") ||
+      !parts[4].consume_front("cols=") || parts[1].getAsInteger(10, bits) ||
+      parts[2].getAsInteger(10, group) || parts[3].getAsInteger(10, sym) ||
+      parts[4].getAsInteger(10, cols) || bits < 2 || bits > 8 || group < 0 || cols <= 0 ||
+      (sym != 0 && sym != 1))
+    return std::nullopt;
+  return std::make_pair(quantalgo::IntGroupFormat{int(bits), group, sym == 1}, cols);
+}
+
 Expected<std::unique_ptr<ModelSource>> readGGUFModel(StringRef path) {
   auto reader = gguf::Reader::open(path);
   if (!reader)
@@ -71,6 +91,20 @@ Expected<std::unique_ptr<ModelSource>> readGGUFModel(StringRef path) {
     r.shape = t.shape();
     r.offset = t.offset;
     r.bytes = t.bytes;
+    // qcc's packed integer formats: I8 rows of raw bytes, described by qcc.format.<name>.
+    if (std::optional<std::string> f = g.getString("qcc.format." + t.name)) {
+      auto parsed = parseIntFormatKey(*f);
+      if (!parsed || t.type != GGMLType::I8 || t.ne.size() != 2)
+        return fileError(path, "tensor '" + t.name + "': bad qcc.format '" + *f + "'");
+      auto [format, cols] = *parsed;
+      if (Error e = format.validate(cols))
+        return fileError(path, "tensor '" + t.name + "': " + toString(std::move(e)));
+      if (quantalgo::rowBytes(format, cols) != t.ne[0])
+        return fileError(path, "tensor '" + t.name + "': rows of " + Twine(t.ne[0]) +
+                                   " bytes do not hold " + Twine(cols) + " values of " + *f);
+      r.intFormat = format;
+      r.shape = {t.ne[1], cols};
+    }
     src->addTensor(std::move(r));
   }
   src->tokEmbd = "token_embd.weight";

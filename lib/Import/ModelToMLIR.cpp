@@ -73,7 +73,9 @@ OwningOpRef<ModuleOp> buildModelModule(MLIRContext &ctx, const ModelSource &src,
 
   auto weight = [&](const std::string &name) -> Value {
     const TensorRef *t = src.find(name);
-    auto ty = WeightType::get(&ctx, t->shape, GGMLFormatAttr::get(&ctx, toFormat(t->type)));
+    Attribute format = t->intFormat ? Attribute(IntGroupFormatAttr::get(&ctx, *t->intFormat))
+                                    : Attribute(GGMLFormatAttr::get(&ctx, toFormat(t->type)));
+    auto ty = WeightType::get(&ctx, t->shape, format);
     return b.create<WeightOp>(loc, ty, b.getStringAttr(name));
   };
   const int64_t qDim = c.nHeads * c.headDim, kvDim = c.nKVHeads * c.headDim;

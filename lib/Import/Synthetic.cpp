@@ -169,7 +169,11 @@ Error writeGGUFModel(const ModelSource &src, StringRef path,
     extraMetadata(w);
   for (const TensorRef &t : src.tensors) {
     std::vector<int64_t> ne(t.shape.rbegin(), t.shape.rend());
-    w.addTensor(t.name, ne, t.type, [&src, &t](raw_ostream &os) -> Error {
+    if (t.intFormat) {
+      ne = {quantalgo::rowBytes(*t.intFormat, t.shape.back()), t.numElements() / t.shape.back()};
+      w.setString("qcc.format." + t.name, intFormatKey(*t.intFormat, t.shape.back()));
+    }
+    w.addTensor(t.name, ne, t.intFormat ? GGMLType::I8 : t.type, [&src, &t](raw_ostream &os) -> Error {
       if (src.materialize)
         return src.materialize(t, os);
       os.write(reinterpret_cast<const char *>(src.data(t)), t.bytes);

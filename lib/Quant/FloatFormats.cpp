@@ -7,6 +7,8 @@
 
 #include "qcc/Quant/Float16.h"
 
+#include <cmath>
+
 namespace qcc::ggml {
 
 void dequantizeRowF32(const void *src, float *dst, int64_t n) {
@@ -46,6 +48,21 @@ void quantizeRowBF16(const float *src, void *dst, int64_t n, const float *) {
   for (int64_t i = 0; i < n; ++i) {
     const uint16_t h = fp32ToBf16(src[i]);
     std::memcpy(static_cast<uint8_t *>(dst) + 2 * i, &h, 2);
+  }
+}
+
+// ggml's I8: plain int8 values. ggml gives it no from_float: round to nearest even, saturate.
+void dequantizeRowI8(const void *src, float *dst, int64_t n) {
+  const int8_t *x = static_cast<const int8_t *>(src);
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = float(x[i]);
+}
+
+void quantizeRowI8(const float *src, void *dst, int64_t n, const float *) {
+  int8_t *y = static_cast<int8_t *>(dst);
+  for (int64_t i = 0; i < n; ++i) {
+    const float r = std::nearbyint(src[i]);
+    y[i] = int8_t(r != r ? 0.0f : (r < -128.0f ? -128.0f : (r > 127.0f ? 127.0f : r)));
   }
 }
 

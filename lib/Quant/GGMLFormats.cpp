@@ -51,6 +51,7 @@ static const FormatInfo kFormats[] = {
      dequantizeRowQ8_K, quantizeRowQ8_K, true},
     {GGMLType::IQ4_NL, "iq4_nl", kBlockSize, sizeof(BlockIQ4_NL),
      dequantizeRowIQ4_NL, quantizeRowIQ4_NL, true},
+    {GGMLType::I8, "i8", 1, 1, dequantizeRowI8, quantizeRowI8, false},
     {GGMLType::BF16, "bf16", 1, 2, dequantizeRowBF16, quantizeRowBF16, false},
 };
 

@@ -32,6 +32,7 @@ template <typename Block> inline Block loadBlock(const void *row, int64_t index)
 void dequantizeRowF32(const void *src, float *dst, int64_t n);
 void dequantizeRowF16(const void *src, float *dst, int64_t n);
 void dequantizeRowBF16(const void *src, float *dst, int64_t n);
+void dequantizeRowI8(const void *src, float *dst, int64_t n);
 
 // LegacyQuants.cpp
 void dequantizeRowQ4_0(const void *src, float *dst, int64_t n);
@@ -58,6 +59,7 @@ void dequantizeRowIQ4_NL(const void *src, float *dst, int64_t n);
 void quantizeRowF32(const float *src, void *dst, int64_t n, const float *importance);
 void quantizeRowF16(const float *src, void *dst, int64_t n, const float *importance);
 void quantizeRowBF16(const float *src, void *dst, int64_t n, const float *importance);
+void quantizeRowI8(const float *src, void *dst, int64_t n, const float *importance);
 void quantizeRowQ4_0(const float *src, void *dst, int64_t n, const float *importance);
 void quantizeRowQ4_1(const float *src, void *dst, int64_t n, const float *importance);
 void quantizeRowQ5_0(const float *src, void *dst, int64_t n, const float *importance);

@@ -34,7 +34,8 @@ json::Object QuantizeReport::toJSON() const {
     list.push_back(json::Object{{"name", t.name},
                                 {"source", t.sourceName},
                                 {"from", lookupFormat(t.from)->name},
-                                {"type", lookupFormat(t.to)->name},
+                                {"type", t.intFormat ? intFormatKey(*t.intFormat, t.shape.back())
+                                                     : std::string(lookupFormat(t.to)->name)},
                                 {"shape", std::move(shape)},
                                 {"bytes", int64_t(t.bytes)},
                                 {"imatrix", t.importance},
@@ -107,7 +108,8 @@ static std::vector<float> loadF32(const ModelSource &src, StringRef name) {
 /// are applied and undone on the weights themselves (W' = Q(W·diag s)·diag(1/s)), which equals
 /// folding 1/s into the op producing the input, up to that op's own rounding.
 static Error simulateMethod(const ModelSource &src, const QuantizeOptions &opts,
-                            const Calibration *cal, StringMap<std::vector<float>> &out) {
+                            const Calibration *cal, StringMap<std::vector<float>> &out,
+                            StringMap<std::vector<uint8_t>> &packed) {
   using namespace quantalgo;
   const IntGroupFormat &fmt = opts.format;
   auto shapeOf = [&](StringRef n) {
@@ -155,19 +157,32 @@ static Error simulateMethod(const ModelSource &src, const QuantizeOptions &opts,
       }
       for (size_t i = 0; i < set.size(); ++i) {
         const int64_t rows = shapeOf(set[i]).first;
-        if (opts.method == "rtn") {
+        if (opts.method == "rtn" && opts.simulate) {
           std::vector<float> q(ws[i].size());
           fakeQuantizeMatrixRTN(fmt, ws[i].data(), rows, cols, q.data());
           out[set[i]] = std::move(q);
+        } else if (opts.method == "rtn") {
+          std::vector<uint8_t> q(size_t(rowBytes(fmt, cols) * rows));
+          quantizeMatrixRTN(fmt, ws[i].data(), rows, cols, q.data());
+          packed[set[i]] = std::move(q);
         } else { // gptq
           auto st = needStats(set[i]);
           if (!st)
             return st.takeError();
-          auto res = gptqQuantize(fmt, ws[i].data(), rows, cols, (*st)->xtx.data(), opts.gptq);
+          GPTQOptions go = opts.gptq;
+          go.staticGroups |= go.actOrder && !opts.simulate; // packable groups
+          auto res = gptqQuantize(fmt, ws[i].data(), rows, cols, (*st)->xtx.data(), go);
           if (!res)
             return createStringError(inconvertibleErrorCode(), "GPTQ on '%s': %s",
                                      set[i].c_str(), toString(res.takeError()).c_str());
-          out[set[i]] = std::move(ws[i]);
+          if (opts.simulate) {
+            out[set[i]] = std::move(ws[i]);
+          } else {
+            auto bytes = res->packRows(fmt);
+            if (!bytes)
+              return bytes.takeError();
+            packed[set[i]] = std::move(*bytes);
+          }
         }
       }
     }
@@ -216,12 +231,14 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
   } else {
     if (opts.method != "rtn" && opts.method != "gptq" && opts.method != "awq")
       return fail("unknown method '" + opts.method + "' (rtn, gptq, awq)");
-    if (!opts.simulate)
-      return fail("--method " + opts.method + " currently needs --simulate: the packed integer "
-                  "storage format is not written yet");
+    if (!opts.simulate && opts.method == "awq")
+      return fail("--method awq currently needs --simulate: folding its scales into the "
+                  "previous ops is not implemented yet");
     for (TensorChoice &c : report.tensors) {
       bool lin = linears.contains(c.sourceName);
-      types.push_back(lin ? GGMLType::F32 : c.from);
+      types.push_back(lin ? (opts.simulate ? GGMLType::F32 : GGMLType::I8) : c.from);
+      if (lin && !opts.simulate)
+        c.intFormat = opts.format;
       if (lin) {
         if (Error e = opts.format.validate(c.shape.back()))
           return fail("tensor '" + c.name + "': " + toString(std::move(e)));
@@ -236,6 +253,14 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
     TensorChoice &c = report.tensors[i];
     c.to = types[i];
     const FormatInfo *f = lookupFormat(c.to);
+    if (c.intFormat) {
+      const int64_t rows = c.shape.front(), cols = c.shape.back();
+      c.bytes = c.simulatedBytes = uint64_t(quantalgo::rowBytes(*c.intFormat, cols) * rows);
+      report.bytes += c.bytes;
+      report.simulatedBytes += c.bytes;
+      report.elements += uint64_t(rows * cols);
+      continue;
+    }
     if (!f || (c.to != c.from && !f->quantizeRow))
       return fail("tensor '" + c.name + "': no quantizer for " + (f ? f->name : "?"));
     if (c.shape.back() % f->blockSize != 0)
@@ -281,8 +306,9 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
 
   // Method mode: the quantized-then-dequantized weights, computed up front.
   StringMap<std::vector<float>> simulated;
+  StringMap<std::vector<uint8_t>> packed;
   if (!opts.method.empty())
-    if (Error e = simulateMethod(src, opts, cal.get(), simulated))
+    if (Error e = simulateMethod(src, opts, cal.get(), simulated, packed))
       return std::move(e);
 
   // The output model: same config, llama.cpp names, chosen types, bytes made on demand.
@@ -299,6 +325,7 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
     t.type = c.to;
     t.shape = c.shape;
     t.bytes = c.bytes;
+    t.intFormat = c.intFormat;
     out.addTensor(std::move(t));
   }
   for (TensorChoice &c : report.tensors)
@@ -314,6 +341,19 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
     std::vector<float> importance;
     if (c.importance)
       importance = cal->forWeight(c.sourceName)->importance();
+    if (auto pk = packed.find(c.sourceName); pk != packed.end()) {
+      // Packed rows, in the output's row order (un-permuted for rotate-half sources).
+      const int64_t rb = quantalgo::rowBytes(*c.intFormat, cols);
+      for (int64_t r = 0; r < rows; ++r) {
+        int64_t srcRow = r;
+        if (heads) {
+          int64_t h = r / hd, k = r % hd;
+          srcRow = h * hd + (k % 2) * (hd / 2) + k / 2;
+        }
+        os.write(reinterpret_cast<const char *>(pk->second.data() + srcRow * rb), rb);
+      }
+      return Error::success();
+    }
     auto sim = simulated.find(c.sourceName);
     const float *simData = sim == simulated.end() ? nullptr : sim->second.data();
     if (c.to == c.from && heads == 0 && !simData) { // unchanged bytes
@@ -396,7 +436,11 @@ Error retargetModule(mlir::ModuleOp module, const QuantizeReport &report,
       return;
     }
     const TensorChoice &c = *it->second;
-    auto format = qllm::GGMLFormatAttr::get(ctx, static_cast<qllm::GGMLFormat>(uint32_t(c.to)));
+    mlir::Attribute format =
+        c.intFormat
+            ? mlir::Attribute(qllm::IntGroupFormatAttr::get(ctx, *c.intFormat))
+            : mlir::Attribute(qllm::GGMLFormatAttr::get(
+                  ctx, static_cast<qllm::GGMLFormat>(uint32_t(c.to))));
     w.getResult().setType(qllm::WeightType::get(ctx, c.shape, format));
     w.setName(c.name);
   });

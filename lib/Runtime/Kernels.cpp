@@ -28,13 +28,17 @@ float dot(const float *a, const float *b, int64_t n) {
 }
 
 static void dequantRow(const WeightView &w, int64_t r, float *out) {
+  if (w.intFormat) {
+    quantalgo::dequantizeRow(*w.intFormat, w.row(r), out, w.cols);
+    return;
+  }
   // Formats were validated when the weight was bound; this cannot fail here.
   llvm::cantFail(dequantizeRow(w.type, w.row(r), out, w.cols));
 }
 
 void linear(const float *x, int64_t n, const WeightView &w, float *y) {
   const int64_t rows = w.rows, cols = w.cols;
-  const bool direct = w.type == GGMLType::F32;
+  const bool direct = w.type == GGMLType::F32 && !w.intFormat;
 #pragma omp parallel
   {
     std::vector<float> buf(direct ? 0 : cols);
@@ -54,7 +58,7 @@ void linear(const float *x, int64_t n, const WeightView &w, float *y) {
 void embed(const int32_t *tokens, int64_t n, const WeightView &table, float *y) {
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
-    if (table.type == GGMLType::F32)
+    if (table.type == GGMLType::F32 && !table.intFormat)
       std::memcpy(y + i * table.cols, table.row(tokens[i]), table.cols * sizeof(float));
     else
       dequantRow(table, tokens[i], y + i * table.cols);

@@ -146,7 +146,7 @@ int main(int argc, char **argv) {
         return Error::success();
       }))
     cleanup(toString(std::move(e)));
-  if (!method.empty())
+  if (!method.empty() && simulate)
     errs() << formatv("qcc-quantize: {0} int{1} g{2} {3}: simulated {4:F4} bits/weight "
                       "(stored as f32)\n",
                       method, bits, group, asym ? "asym" : "sym",

@@ -34,7 +34,8 @@ const Expected kGGML[] = {
     {GGMLType::Q2_K, 10, "q2_K", 256, 84, true},   {GGMLType::Q3_K, 11, "q3_K", 256, 110, true},
     {GGMLType::Q4_K, 12, "q4_K", 256, 144, true},  {GGMLType::Q5_K, 13, "q5_K", 256, 176, true},
     {GGMLType::Q6_K, 14, "q6_K", 256, 210, true},  {GGMLType::Q8_K, 15, "q8_K", 256, 292, true},
-    {GGMLType::IQ4_NL, 20, "iq4_nl", 32, 18, true}, {GGMLType::BF16, 30, "bf16", 1, 2, false},
+    {GGMLType::IQ4_NL, 20, "iq4_nl", 32, 18, true}, {GGMLType::I8, 24, "i8", 1, 1, false},
+    {GGMLType::BF16, 30, "bf16", 1, 2, false},
 };
 
 TEST(FormatTable, MatchesGGML) {
@@ -187,6 +188,23 @@ TEST(Dequantize, NeverReadsPastTheRow) {
       }
     }
   }
+}
+
+TEST(FormatTable, I8IsPlainInt8) {
+  const int8_t raw[5] = {-128, -1, 0, 1, 127};
+  float out[5];
+  ASSERT_FALSE(bool(dequantizeRow(GGMLType::I8, raw, out, 5)));
+  EXPECT_EQ(out[0], -128.0f);
+  EXPECT_EQ(out[4], 127.0f);
+  const float in[5] = {-300.0f, -1.5f, 0.4f, 2.5f, 1e9f};
+  int8_t q[5];
+  ASSERT_FALSE(bool(quantizeRow(GGMLType::I8, in, q, 5)));
+  EXPECT_EQ(q[0], -128);
+  EXPECT_EQ(q[1], -2); // half to even
+  EXPECT_EQ(q[2], 0);
+  EXPECT_EQ(q[3], 2);
+  EXPECT_EQ(q[4], 127);
+  EXPECT_EQ(rowBytes(GGMLType::I8, 7), 7);
 }
 
 } // namespace

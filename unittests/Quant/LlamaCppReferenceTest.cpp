@@ -53,6 +53,7 @@ const std::set<std::string> kNoReference = {
     "f32",  // the identity
     "q8_1", // ggml has no to_float for it
     "q8_K", // activation format: checked against d·q below
+    "i8",   // plain int8 (also qcc's raw packed rows): FormatTable.I8IsPlainInt8
 };
 
 class LlamaCppDequant : public ::testing::TestWithParam<RefCase> {};

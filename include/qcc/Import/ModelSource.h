@@ -12,6 +12,7 @@
 #define QCC_IMPORT_MODELSOURCE_H
 
 #include "qcc/Quant/GGMLFormats.h"
+#include "qcc/QuantAlgo/IntGroup.h"
 #include "qcc/Support/MappedFile.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -62,7 +63,14 @@ struct TensorRef {
   unsigned fileIndex = 0; ///< Which of ModelSource::files holds the bytes.
   uint64_t offset = 0;    ///< Absolute offset in that file.
   uint64_t bytes = 0;
+  /// qcc's packed integer group format (#qllm.int), stored as I8 rows of
+  /// quantalgo::rowBytes(format, cols) bytes; `shape` is then the logical [rows, cols].
+  std::optional<quantalgo::IntGroupFormat> intFormat;
   int64_t numElements() const;
+  /// Bytes of one row of `cols` logical values.
+  int64_t storageRowBytes(int64_t cols) const {
+    return intFormat ? quantalgo::rowBytes(*intFormat, cols) : rowBytes(type, cols);
+  }
 };
 
 /// Tensor names per role (names as the container spells them).
@@ -134,6 +142,11 @@ llvm::ArrayRef<const char *> syntheticPresetNames();
 /// whichever order tensors are written in); `type` is f32, f16 or bf16.
 llvm::Expected<std::unique_ptr<ModelSource>> makeSyntheticModel(llvm::StringRef preset,
                                                                 GGMLType type, uint64_t seed = 0);
+/// The GGUF metadata value (key "qcc.format.<tensor>") that describes a packed integer tensor,
+/// "int:bits=B:group=G:sym=S:cols=C", and its parser.
+std::string intFormatKey(const quantalgo::IntGroupFormat &f, int64_t cols);
+std::optional<std::pair<quantalgo::IntGroupFormat, int64_t>> parseIntFormatKey(llvm::StringRef s);
+
 /// Writes `src` as a llama-architecture GGUF (llama.cpp's keys and tensor names), taking each
 /// tensor's bytes from `materialize` or from the mapped container. `extraMetadata` may add keys
 /// (tokenizer, file type). Atomic.

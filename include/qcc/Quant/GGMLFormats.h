@@ -40,6 +40,9 @@ enum class GGMLType : uint32_t {
   Q6_K = 14,
   Q8_K = 15,
   IQ4_NL = 20,
+  /// Plain int8 values. qcc also stores its own packed formats (#qllm.int) as I8 rows of raw
+  /// bytes, the format named by the module and by the GGUF key qcc.format.<tensor>.
+  I8 = 24,
   BF16 = 30,
 };
 

@@ -26,8 +26,9 @@ struct QuantizeOptions {
   quantalgo::IntGroupFormat format;
   quantalgo::GPTQOptions gptq;
   /// Simulated quantization: weights are quantized with `method` and stored dequantized (f32),
-  /// as the GPTQ/AWQ papers evaluate perplexity. The packed int storage format is not written
-  /// yet, so method mode requires this to be set.
+  /// as the GPTQ/AWQ papers evaluate perplexity. Otherwise RTN and GPTQ results are stored
+  /// packed (#qllm.int, I8 rows in the GGUF); AWQ needs its scales folded into the previous
+  /// ops, which is not done yet, so AWQ requires simulate.
   bool simulate = false;
   bool imatrix = false;  ///< Weight the quantizers by calibration importance (needs calibText).
   std::string calibText; ///< Calibration text file.
@@ -43,6 +44,7 @@ struct TensorChoice {
   uint64_t bytes = 0;
   bool importance = false; ///< Quantized with imatrix weights.
   std::string simulated;   ///< Method mode: the integer format the stored f32 values carry.
+  std::optional<quantalgo::IntGroupFormat> intFormat; ///< Stored packed in this format.
   uint64_t simulatedBytes = 0; ///< What that format would store.
 };
 

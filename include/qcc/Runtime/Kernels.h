@@ -10,6 +10,9 @@
 #define QCC_RUNTIME_KERNELS_H
 
 #include "qcc/Quant/GGMLFormats.h"
+#include "qcc/QuantAlgo/IntGroup.h"
+
+#include <optional>
 
 #include <cstdint>
 #include <vector>
@@ -22,6 +25,8 @@ struct WeightView {
   int64_t rows = 0, cols = 0;
   const uint8_t *data = nullptr;
   uint64_t rowBytes = 0;
+  /// Set for qcc's packed integer group rows (then `type` is I8, the storage type).
+  std::optional<quantalgo::IntGroupFormat> intFormat;
   const uint8_t *row(int64_t r) const { return data + uint64_t(r) * rowBytes; }
 };
 
