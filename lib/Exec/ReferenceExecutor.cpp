@@ -42,6 +42,7 @@ struct ReferenceExecutor::Step {
   float eps = 0;
   rt::RopeParams rope;
   int64_t layer = 0, nHeads = 0;
+  bool actInt8 = false; ///< Linear: quantize inputs to int8 per token first (W8A8).
   std::vector<unsigned> freeAfter; ///< Value ids whose last use is this step.
 };
 
@@ -152,8 +153,9 @@ Expected<std::unique_ptr<ReferenceExecutor>> ReferenceExecutor::create(ModuleOp 
         return w.takeError();
       s.gamma = rt::dequantizeAll(ex->weights_[*w]);
       s.eps = float(n.getEps().convertToDouble());
-    } else if (isa<LinearOp>(op)) {
+    } else if (auto lin = dyn_cast<LinearOp>(op)) {
       s.kind = Step::Linear;
+      s.actInt8 = lin.getActQuant().has_value();
       s.in = {id(op.getOperand(0))};
       auto w = bindWeight(op.getOperand(1), &op);
       if (!w)
@@ -270,7 +272,13 @@ Error ReferenceExecutor::forward(ArrayRef<int32_t> tokens, int64_t B, int64_t T,
     case Step::Linear:
       if (observer_)
         observer_(s.op, buf(s.in[0]).data(), N, weights_[s.weight].cols);
-      rt::linear(buf(s.in[0]).data(), N, weights_[s.weight], out->data());
+      if (s.actInt8) {
+        std::vector<float> xq = buf(s.in[0]);
+        rt::fakeQuantizeInt8PerRow(xq.data(), N, weights_[s.weight].cols);
+        rt::linear(xq.data(), N, weights_[s.weight], out->data());
+      } else {
+        rt::linear(buf(s.in[0]).data(), N, weights_[s.weight], out->data());
+      }
       break;
     case Step::Rope:
       *out = buf(s.in[0]);

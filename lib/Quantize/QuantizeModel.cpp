@@ -12,6 +12,7 @@
 #include "qcc/Quant/GGMLFormats.h"
 #include "qcc/Quant/Mixes.h"
 #include "qcc/QuantAlgo/AWQ.h"
+#include "qcc/QuantAlgo/SmoothQuant.h"
 #include "qcc/Tokenizer/Tokenizer.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -124,14 +125,32 @@ static Error simulateMethod(const ModelSource &src, const QuantizeOptions &opts,
     return st;
   };
   for (const LayerTensors &l : src.layers) {
-    // Linears that read the same input: AWQ searches one scale vector for each set.
+    // Linears that read the same input: AWQ searches one scale vector for each set, SmoothQuant
+    // migrates the sets that follow an RMSNorm.
     std::vector<std::vector<std::string>> sets = {
         {l.wq, l.wk, l.wv}, {l.wo}, {l.wGate, l.wUp}, {l.wDown}};
-    for (const std::vector<std::string> &set : sets) {
+    std::vector<std::string> norms = {l.attnNorm, "", l.ffnNorm, ""};
+    for (size_t si = 0; si < sets.size(); ++si) {
+      const std::vector<std::string> &set = sets[si];
       std::vector<std::vector<float>> ws;
       for (const std::string &n : set)
         ws.push_back(loadF32(src, n));
       const int64_t cols = shapeOf(set[0]).second;
+      if (opts.method == "smoothquant" && !norms[si].empty()) {
+        auto st = needStats(set[0]);
+        if (!st)
+          return st.takeError();
+        std::vector<WeightRef> refs;
+        for (size_t i = 0; i < set.size(); ++i)
+          refs.push_back({ws[i].data(), shapeOf(set[i]).first});
+        std::vector<float> s = smoothQuantScales((*st)->absMax, refs, cols, opts.smoothAlpha);
+        for (size_t i = 0; i < set.size(); ++i)
+          smoothWeights(ws[i].data(), shapeOf(set[i]).first, cols, s);
+        std::vector<float> gamma = loadF32(src, norms[si]);
+        for (int64_t j = 0; j < cols; ++j)
+          gamma[j] /= s[j];
+        out[norms[si]] = std::move(gamma);
+      }
       if (opts.method == "awq") {
         auto st = needStats(set[0]);
         if (!st)
@@ -157,11 +176,12 @@ static Error simulateMethod(const ModelSource &src, const QuantizeOptions &opts,
       }
       for (size_t i = 0; i < set.size(); ++i) {
         const int64_t rows = shapeOf(set[i]).first;
-        if (opts.method == "rtn" && opts.simulate) {
+        const bool rtn = opts.method == "rtn" || opts.method == "smoothquant";
+        if (rtn && opts.simulate) {
           std::vector<float> q(ws[i].size());
           fakeQuantizeMatrixRTN(fmt, ws[i].data(), rows, cols, q.data());
           out[set[i]] = std::move(q);
-        } else if (opts.method == "rtn") {
+        } else if (rtn) {
           std::vector<uint8_t> q(size_t(rowBytes(fmt, cols) * rows));
           quantizeMatrixRTN(fmt, ws[i].data(), rows, cols, q.data());
           packed[set[i]] = std::move(q);
@@ -229,8 +249,12 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
       return t.takeError();
     types = std::move(*t);
   } else {
-    if (opts.method != "rtn" && opts.method != "gptq" && opts.method != "awq")
-      return fail("unknown method '" + opts.method + "' (rtn, gptq, awq)");
+    if (opts.method != "rtn" && opts.method != "gptq" && opts.method != "awq" &&
+        opts.method != "smoothquant")
+      return fail("unknown method '" + opts.method + "' (rtn, gptq, awq, smoothquant)");
+    if (opts.method == "smoothquant" &&
+        (opts.format.bits != 8 || opts.format.groupSize != 0 || !opts.format.symmetric))
+      return fail("smoothquant is W8A8: int8 symmetric per-channel weights (--bits 8 --group 0)");
     if (!opts.simulate && opts.method == "awq")
       return fail("--method awq currently needs --simulate: folding its scales into the "
                   "previous ops is not implemented yet");
@@ -281,7 +305,8 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
 
   // Importance matrix from calibration.
   std::unique_ptr<Calibration> cal;
-  const bool needCalibration = opts.imatrix || opts.method == "gptq" || opts.method == "awq";
+  const bool needCalibration =
+      opts.imatrix || opts.method == "gptq" || opts.method == "awq" || opts.method == "smoothquant";
   if (needCalibration) {
     if (opts.calibText.empty())
       return fail("calibration text is needed (--calib FILE)");
@@ -447,6 +472,13 @@ Error retargetModule(mlir::ModuleOp module, const QuantizeReport &report,
   if (err)
     return err;
   module.walk([&](qllm::RopeOp r) { r.setStyle(qllm::RopeStyle::interleaved); });
+  if (report.method == "smoothquant")
+    module.walk([&](qllm::LinearOp lin) {
+      auto w = lin.getWeight().getDefiningOp<qllm::WeightOp>();
+      for (const TensorChoice &c : report.tensors)
+        if (w && c.name == w.getName() && (c.intFormat || !c.simulated.empty()))
+          lin.setActQuant("int8_per_token");
+    });
   if (auto cfg = module->getAttrOfType<qllm::ModelConfigAttr>("qllm.config"))
     module->setAttr("qllm.config",
                     qllm::ModelConfigAttr::get(

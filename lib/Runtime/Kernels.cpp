@@ -149,6 +149,19 @@ void rope(float *x, int64_t B, int64_t T, int64_t d, int64_t pos, const RopePara
     }
 }
 
+void fakeQuantizeInt8PerRow(float *x, int64_t n, int64_t cols) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    float *r = x + i * cols;
+    float amax = 0;
+    for (int64_t j = 0; j < cols; ++j)
+      amax = std::max(amax, std::fabs(r[j]));
+    const float s = std::max(amax, 1e-5f) / 127.0f;
+    for (int64_t j = 0; j < cols; ++j)
+      r[j] = std::min(127.0f, std::max(-127.0f, std::nearbyint(r[j] / s))) * s;
+  }
+}
+
 void swiglu(const float *gate, const float *up, float *y, int64_t n) {
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {

@@ -46,6 +46,8 @@ static cl::opt<bool> asym("asym", cl::desc("Method mode: asymmetric (zero point)
                           cl::cat(cat));
 static cl::opt<bool> actOrder("act-order", cl::desc("GPTQ: quantize columns by decreasing H_ii"),
                               cl::cat(cat));
+static cl::opt<float> alpha("alpha", cl::desc("SmoothQuant migration strength"), cl::init(0.5f),
+                            cl::cat(cat));
 static cl::opt<bool> simulate("simulate",
                               cl::desc("Method mode: store the quantized weights dequantized (f32)"),
                               cl::cat(cat));
@@ -84,13 +86,14 @@ int main(int argc, char **argv) {
     die("--budget is not available yet in this build; use --mix or --method");
   if (!mix.empty() && !is_contained(namedMixes(), StringRef(mix).lower()))
     die("unknown mix '" + mix + "' (known: " + join(namedMixes(), ", ") + ")");
-  if (!method.empty() && method != "rtn" && method != "gptq" && method != "awq")
-    die("unknown --method '" + method + "' (rtn, gptq, awq; smoothquant is not available yet)");
+  if (!method.empty() && method != "rtn" && method != "gptq" && method != "awq" &&
+      method != "smoothquant")
+    die("unknown --method '" + method + "' (rtn, gptq, awq, smoothquant)");
   if (!method.empty() && (bits < 2 || bits > 8))
     die("--bits " + Twine(bits) + " is out of range (2..8)");
   if (!method.empty() && group < 0)
     die("--group must be 0 (per channel) or positive");
-  if ((method == "gptq" || method == "awq") && calib.empty())
+  if ((method == "gptq" || method == "awq" || method == "smoothquant") && calib.empty())
     die("--method " + method + " needs --calib FILE");
   if (imatrix && calib.empty())
     die("--imatrix needs --calib FILE");
@@ -100,6 +103,9 @@ int main(int argc, char **argv) {
   opts.method = method;
   opts.format = {bits, group, !asym};
   opts.gptq.actOrder = actOrder;
+  opts.smoothAlpha = alpha;
+  if (method == "smoothquant") // W8A8: int8 symmetric per output channel
+    opts.format = {8, 0, true};
   opts.simulate = simulate;
   opts.imatrix = imatrix;
   opts.calibText = calib;

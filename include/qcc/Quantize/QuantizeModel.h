@@ -21,10 +21,13 @@ namespace qcc {
 struct QuantizeOptions {
   std::string mix;     ///< llama.cpp mix name, lower case (q4_k_m, q8_0, ...).
   /// Or a calibration method over the decoder's linear layers (embeddings, output and norms
-  /// keep their format): "rtn", "gptq" or "awq" with an integer group format.
+  /// keep their format): "rtn", "gptq" or "awq" with an integer group format, or "smoothquant"
+  /// (W8A8: scales folded into the RMSNorms before q/k/v and gate/up, int8 per-channel weights,
+  /// linears marked act_quant = "int8_per_token").
   std::string method;
   quantalgo::IntGroupFormat format;
   quantalgo::GPTQOptions gptq;
+  float smoothAlpha = 0.5f; ///< SmoothQuant's migration strength α.
   /// Simulated quantization: weights are quantized with `method` and stored dequantized (f32),
   /// as the GPTQ/AWQ papers evaluate perplexity. Otherwise RTN and GPTQ results are stored
   /// packed (#qllm.int, I8 rows in the GGUF); AWQ needs its scales folded into the previous

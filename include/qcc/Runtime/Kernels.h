@@ -63,6 +63,10 @@ std::vector<float> llama3RopeFactors(int64_t headDim, double theta, double facto
 /// Rotates x [B, T, d] in place; token (b, t) is at position pos + t; d % headDim == 0.
 void rope(float *x, int64_t B, int64_t T, int64_t d, int64_t pos, const RopeParams &p);
 
+/// W8A8's dynamic activation quantization, in place: per row s = max(max|x|, 1e-5) / 127,
+/// x ← clamp(round(x / s), −127, 127) · s, round half to even (smoothquant's fake_quant.py).
+void fakeQuantizeInt8PerRow(float *x, int64_t n, int64_t cols);
+
 /// y = silu(gate) · up.
 void swiglu(const float *gate, const float *up, float *y, int64_t n);
 /// y = a + b.

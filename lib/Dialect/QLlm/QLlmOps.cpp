@@ -129,6 +129,8 @@ void LinearOp::build(OpBuilder &builder, OperationState &state, Value input, Val
 }
 
 LogicalResult LinearOp::verify() {
+  if (auto aq = getActQuant(); aq && *aq != "int8_per_token")
+    return emitOpError("unknown act_quant '") << *aq << "' (int8_per_token is supported)";
   WeightType w = getWeight().getType();
   if (w.getRank() != 2)
     return emitOpError("weight must be a matrix [out_features, in_features], got ") << w;

@@ -187,6 +187,14 @@ func.func @linear_vector(%x: tensor<?x?x64xf32>, %w: !qllm.weight<64, f32>) {
 
 // -----
 
+func.func @linear_act_quant(%x: tensor<?x?x64xf32>, %w: !qllm.weight<172x64, f32>) {
+  // expected-error @+1 {{unknown act_quant 'fp8' (int8_per_token is supported)}}
+  %y = qllm.linear %x, %w {act_quant = "fp8"} : tensor<?x?x64xf32>, !qllm.weight<172x64, f32> -> tensor<?x?x172xf32>
+  return
+}
+
+// -----
+
 //===----------------------------------------------------------------------===//
 // qllm.rope
 //===----------------------------------------------------------------------===//

@@ -33,3 +33,14 @@ func.func @int_linears(%x: tensor<?x?x512xf32>, %y: tensor<?x?x300xf32>) {
 // CHECK-LABEL: func.func private @format_attr()
 // CHECK-SAME: format = #qllm.int<bits = 5, group = 64, sym = false>
 func.func private @format_attr() attributes {format = #qllm.int<bits = 5, group = 64, sym = false>}
+
+// -----
+
+// W8A8: int8 per-channel weights with per-token int8 activations.
+// CHECK-LABEL: func.func @w8a8
+// CHECK: qllm.linear %{{.*}}, %{{.*}} {act_quant = "int8_per_token"} : tensor<?x?x256xf32>, !qllm.weight<64x256, #qllm.int<bits = 8, group = 0, sym = true>> -> tensor<?x?x64xf32>
+func.func @w8a8(%x: tensor<?x?x256xf32>) -> tensor<?x?x64xf32> {
+  %w = qllm.weight "w" : !qllm.weight<64x256, #qllm.int<bits = 8, group = 0, sym = true>>
+  %y = qllm.linear %x, %w {act_quant = "int8_per_token"} : tensor<?x?x256xf32>, !qllm.weight<64x256, #qllm.int<bits = 8, group = 0, sym = true>> -> tensor<?x?x64xf32>
+  return %y : tensor<?x?x64xf32>
+}

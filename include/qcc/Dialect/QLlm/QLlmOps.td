@@ -89,15 +89,23 @@ def QLlm_LinearOp : QLlm_Op<"linear", [Pure]> {
     `W` is `[out_features, in_features]`; `y[..., o] = Σ_i x[..., i] · W[o, i]`. The last
     dimension of `x` is `in_features`, the last of `y` is `out_features`; leading dimensions are
     the same.
+
+    With `act_quant = "int8_per_token"` (W8A8, SmoothQuant), each row of `x` is first quantized
+    dynamically to int8: `s = max(max|x_row|, 1e-5) / 127`, `x ← clamp(round(x / s), −127, 127) · s`
+    (round half to even), as smoothquant's fake_quant.py does.
   }];
-  let arguments = (ins QLlm_Activation:$input, QLlm_WeightType:$weight);
+  let arguments = (ins QLlm_Activation:$input, QLlm_WeightType:$weight,
+                       OptionalAttr<StrAttr>:$act_quant);
   let results = (outs QLlm_Activation:$result);
   let assemblyFormat = [{
     $input `,` $weight attr-dict `:` type($input) `,` qualified(type($weight)) `->` type($result)
   }];
   let builders = [
     // Result: the input's shape with the last dimension replaced by the weight's rows.
-    OpBuilder<(ins "::mlir::Value":$input, "::mlir::Value":$weight)>
+    OpBuilder<(ins "::mlir::Value":$input, "::mlir::Value":$weight)>,
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input, "::mlir::Value":$weight), [{
+      build($_builder, $_state, result, input, weight, ::mlir::StringAttr());
+    }]>
   ];
   let hasVerifier = 1;
 }
