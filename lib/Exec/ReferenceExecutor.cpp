@@ -125,6 +125,8 @@ Expected<std::unique_ptr<ReferenceExecutor>> ReferenceExecutor::create(ModuleOp 
     view.rowBytes = uint64_t(t->storageRowBytes(view.cols));
     view.intFormat = t->intFormat;
     ex->weights_.push_back(view);
+    ex->original_.push_back(view);
+    ex->weightsByName_[name].push_back(ex->weights_.size() - 1);
     return ex->weightIndex_[v] = ex->weights_.size() - 1;
   };
   auto features = [](Value v) -> int64_t {
@@ -224,6 +226,26 @@ Expected<std::unique_ptr<ReferenceExecutor>> ReferenceExecutor::create(ModuleOp 
     if (last[v] >= 0 && ex->steps_[last[v]].kind != Step::Return)
       ex->steps_[last[v]].freeAfter.push_back(v);
   return std::move(ex);
+}
+
+Error ReferenceExecutor::overrideWeight(StringRef name, const rt::WeightView &view) {
+  auto it = weightsByName_.find(name);
+  if (it == weightsByName_.end())
+    return createStringError(inconvertibleErrorCode(), "no weight named '%s'", name.str().c_str());
+  for (unsigned i : it->second) {
+    if (weights_[i].rows != view.rows || weights_[i].cols != view.cols)
+      return createStringError(inconvertibleErrorCode(), "override of '%s' has another shape",
+                               name.str().c_str());
+    weights_[i] = view;
+  }
+  return Error::success();
+}
+
+void ReferenceExecutor::restoreWeight(StringRef name) {
+  auto it = weightsByName_.find(name);
+  if (it != weightsByName_.end())
+    for (unsigned i : it->second)
+      weights_[i] = original_[i];
 }
 
 Error ReferenceExecutor::reset(int64_t batch) {

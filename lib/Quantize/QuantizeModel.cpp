@@ -10,6 +10,7 @@
 #include "qcc/Dialect/QLlm/QLlmOps.h"
 #include "qcc/Import/GGUF.h"
 #include "qcc/Quant/GGMLFormats.h"
+#include "qcc/Quant/BitBudget.h"
 #include "qcc/Quant/Mixes.h"
 #include "qcc/QuantAlgo/AWQ.h"
 #include "qcc/QuantAlgo/SmoothQuant.h"
@@ -20,7 +21,9 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 using namespace llvm;
 
@@ -43,6 +46,8 @@ json::Object QuantizeReport::toJSON() const {
                                 {"simulated", t.simulated}});
   }
   return json::Object{{"mix", mix},
+                      {"budget", budget},
+                      {"predicted_error", predictedError},
                       {"method", method},
                       {"simulated_bytes", int64_t(simulatedBytes)},
                       {"simulated_bits_per_weight", simulatedBitsPerWeight()},
@@ -210,6 +215,126 @@ static Error simulateMethod(const ModelSource &src, const QuantizeOptions &opts,
   return Error::success();
 }
 
+/// Budget mode: candidates per 2-D weight (k-quants where rows are multiples of 256, else the
+/// 32-blocks), sensitivities weighted by the importance matrix, the knapsack under the budget.
+/// Mean KL(p_ref ‖ p) over all positions of [n, V] logits.
+static double meanKL(const std::vector<float> &ref, const std::vector<float> &q, int64_t V) {
+  const int64_t n = int64_t(ref.size()) / V;
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float *a = &ref[i * V], *b = &q[i * V];
+    float ma = *std::max_element(a, a + V), mb = *std::max_element(b, b + V);
+    double za = 0, zb = 0;
+    for (int64_t j = 0; j < V; ++j) {
+      za += std::exp(double(a[j]) - ma);
+      zb += std::exp(double(b[j]) - mb);
+    }
+    const double la = std::log(za) + ma, lb = std::log(zb) + mb;
+    double kl = 0;
+    for (int64_t j = 0; j < V; ++j) {
+      const double lpa = double(a[j]) - la;
+      kl += std::exp(lpa) * (lpa - (double(b[j]) - lb));
+    }
+    total += kl;
+  }
+  return total / double(n);
+}
+
+static Error chooseBudgetTypes(const ModelSource &src, const QuantizeOptions &opts,
+                               const Calibration *cal, QuantizeReport &report,
+                               std::vector<GGMLType> &types, ReferenceExecutor *ex,
+                               ArrayRef<int32_t> calibTokens) {
+  std::vector<std::vector<float>> weights, importance;
+  std::vector<BudgetTensor> tensors;
+  std::vector<size_t> which;
+  uint64_t fixedBytes = 0, fixedElements = 0;
+  types.assign(report.tensors.size(), GGMLType::F32);
+  weights.reserve(report.tensors.size());
+  importance.reserve(report.tensors.size());
+  for (size_t i = 0; i < report.tensors.size(); ++i) {
+    const TensorChoice &c = report.tensors[i];
+    const int64_t cols = c.shape.back(), rows = c.shape.size() == 2 ? c.shape[0] : 1;
+    if (c.shape.size() != 2) { // norms and vectors stay f32
+      fixedBytes += uint64_t(rows * cols * 4);
+      fixedElements += uint64_t(rows * cols);
+      continue;
+    }
+    BudgetTensor t;
+    t.name = c.name;
+    t.rows = rows;
+    t.cols = cols;
+    std::initializer_list<GGMLType> kquants = {GGMLType::Q2_K, GGMLType::Q3_K, GGMLType::Q4_K,
+                                               GGMLType::Q5_K, GGMLType::Q6_K, GGMLType::Q8_0};
+    std::initializer_list<GGMLType> blocks32 = {GGMLType::IQ4_NL, GGMLType::Q4_0, GGMLType::Q5_0,
+                                                GGMLType::Q5_1, GGMLType::Q8_0};
+    for (GGMLType f : cols % 256 == 0 ? kquants : blocks32)
+      if (cols % lookupFormat(f)->blockSize == 0)
+        t.candidates.push_back(f);
+    if (t.candidates.empty())
+      t.candidates.push_back(GGMLType::F16);
+    weights.push_back(loadF32(src, c.sourceName));
+    t.weights = weights.back().data();
+    if (const LinearInputStats *st = cal ? cal->forWeight(c.sourceName) : nullptr) {
+      importance.push_back(st->importance());
+      t.importance = importance.back().data();
+    }
+    tensors.push_back(std::move(t));
+    which.push_back(i);
+  }
+  Expected<BudgetResult> res = createStringError(inconvertibleErrorCode(), "unset");
+  if (ex && !calibTokens.empty()) {
+    consumeError(res.takeError());
+    // Sensitivity by KL on calibration windows: quantize one tensor at a time.
+    const int64_t T = std::min<int64_t>(opts.calib.seqlen, ex->maxSeqLen());
+    const int64_t B = std::max<int64_t>(1, std::min<int64_t>(opts.sensitivityTokens / T,
+                                                             int64_t(calibTokens.size()) / T));
+    if (int64_t(calibTokens.size()) < B * T)
+      return createStringError(inconvertibleErrorCode(), "calibration text too short");
+    std::vector<int32_t> toks(calibTokens.begin(), calibTokens.begin() + B * T);
+    ex->setCacheLength(T);
+    std::vector<float> ref, logits;
+    if (Error e = ex->reset(B))
+      return e;
+    if (Error e = ex->forward(toks, B, T, 0, ref))
+      return e;
+    std::vector<std::vector<BudgetChoice>> table;
+    std::vector<uint64_t> elements;
+    for (size_t k = 0; k < tensors.size(); ++k) {
+      const BudgetTensor &t = tensors[k];
+      const std::string &source = report.tensors[which[k]].sourceName;
+      std::vector<BudgetChoice> row;
+      for (GGMLType f : t.candidates) {
+        const int64_t rb = rowBytes(f, t.cols);
+        std::vector<uint8_t> q(size_t(rb * t.rows));
+        if (Error e = quantizeRows(f, t.weights, q.data(), t.rows, t.cols, t.importance))
+          return e;
+        rt::WeightView view{f, t.rows, t.cols, q.data(), uint64_t(rb), std::nullopt};
+        if (Error e = ex->overrideWeight(source, view))
+          return e;
+        Error fe = ex->reset(B);
+        if (!fe)
+          fe = ex->forward(toks, B, T, 0, logits);
+        ex->restoreWeight(source);
+        if (fe)
+          return fe;
+        row.push_back({f, meanKL(ref, logits, ex->vocabSize()), uint64_t(rb * t.rows)});
+      }
+      table.push_back(std::move(row));
+      elements.push_back(uint64_t(t.rows * t.cols));
+    }
+    res = solveBitBudgetTable(std::move(table), elements, opts.budget, fixedBytes, fixedElements);
+  } else {
+    consumeError(res.takeError());
+    res = solveBitBudget(tensors, opts.budget, fixedBytes, fixedElements);
+  }
+  if (!res)
+    return res.takeError();
+  for (size_t k = 0; k < which.size(); ++k)
+    types[which[k]] = res->types[k];
+  report.predictedError = res->predictedError;
+  return Error::success();
+}
+
 Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &opts) {
   auto start = std::chrono::steady_clock::now();
   const ModelSource &src = *m.weights;
@@ -217,6 +342,7 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
   QuantizeReport report;
   report.mix = opts.mix;
   report.method = opts.method;
+  report.budget = opts.budget;
 
   // Tensors in file order, under llama.cpp's names.
   StringMap<std::string> names = ggufNames(src);
@@ -239,7 +365,9 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
     for (const std::string *n : {&l.wq, &l.wk, &l.wv, &l.wo, &l.wGate, &l.wUp, &l.wDown})
       linears.insert(*n);
   std::vector<GGMLType> types;
-  if (!opts.mix.empty()) {
+  if (opts.budget > 0) {
+    // Filled after calibration (the sensitivities need the importance matrix).
+  } else if (!opts.mix.empty()) {
     MixModelInfo info;
     info.nLayers = src.config.nLayers;
     info.nHeads = src.config.nHeads;
@@ -273,6 +401,40 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
       }
     }
   }
+  // Importance matrix from calibration.
+  std::unique_ptr<Calibration> cal;
+  std::unique_ptr<ReferenceExecutor> calibExecutor;
+  std::vector<int32_t> calibTokens;
+  const bool needCalibration = opts.imatrix || opts.method == "gptq" || opts.method == "awq" ||
+                               opts.method == "smoothquant" || (opts.budget > 0 && !opts.calibText.empty());
+  if (needCalibration) {
+    if (opts.calibText.empty())
+      return fail("calibration text is needed (--calib FILE)");
+    if (!m.tokenizer)
+      return fail("calibration needs the model's tokenizer");
+    auto text = MemoryBuffer::getFile(opts.calibText);
+    if (!text)
+      return fail(opts.calibText + ": " + text.getError().message());
+    calibTokens = m.tokenizer->encode((*text)->getBuffer(), true);
+    std::vector<int32_t> &tokens = calibTokens;
+    auto ex = ReferenceExecutor::create(*m.module, src);
+    if (!ex)
+      return ex.takeError();
+    CalibrationOptions co = opts.calib;
+    co.collectXtX = opts.method == "gptq";
+    co.maxSampleRows = opts.method == "awq" ? 4096 : 0;
+    auto c = Calibration::run(**ex, tokens, co);
+    if (!c)
+      return c.takeError();
+    cal = std::move(*c);
+    report.calibrationTokens = cal->tokensSeen();
+    calibExecutor = std::move(*ex);
+  }
+
+  if (opts.budget > 0)
+    if (Error e = chooseBudgetTypes(src, opts, cal.get(), report, types, calibExecutor.get(),
+                                    calibTokens))
+      return std::move(e);
   for (size_t i = 0; i < report.tensors.size(); ++i) {
     TensorChoice &c = report.tensors[i];
     c.to = types[i];
@@ -303,32 +465,6 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
     report.elements += uint64_t(elements);
   }
 
-  // Importance matrix from calibration.
-  std::unique_ptr<Calibration> cal;
-  const bool needCalibration =
-      opts.imatrix || opts.method == "gptq" || opts.method == "awq" || opts.method == "smoothquant";
-  if (needCalibration) {
-    if (opts.calibText.empty())
-      return fail("calibration text is needed (--calib FILE)");
-    if (!m.tokenizer)
-      return fail("calibration needs the model's tokenizer");
-    auto text = MemoryBuffer::getFile(opts.calibText);
-    if (!text)
-      return fail(opts.calibText + ": " + text.getError().message());
-    std::vector<int32_t> tokens = m.tokenizer->encode((*text)->getBuffer(), true);
-    auto ex = ReferenceExecutor::create(*m.module, src);
-    if (!ex)
-      return ex.takeError();
-    CalibrationOptions co = opts.calib;
-    co.collectXtX = opts.method == "gptq";
-    co.maxSampleRows = opts.method == "awq" ? 4096 : 0;
-    auto c = Calibration::run(**ex, tokens, co);
-    if (!c)
-      return c.takeError();
-    cal = std::move(*c);
-    report.calibrationTokens = cal->tokensSeen();
-  }
-
   // Method mode: the quantized-then-dequantized weights, computed up front.
   StringMap<std::vector<float>> simulated;
   StringMap<std::vector<uint8_t>> packed;
@@ -354,7 +490,8 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
     out.addTensor(std::move(t));
   }
   for (TensorChoice &c : report.tensors)
-    if (cal && cal->forWeight(c.sourceName) && c.to != c.from && c.to != GGMLType::F16 &&
+    if (cal && (opts.imatrix || opts.budget > 0) && cal->forWeight(c.sourceName) &&
+        c.to != c.from && c.to != GGMLType::F16 &&
         c.to != GGMLType::BF16 && c.to != GGMLType::F32)
       c.importance = true;
   out.materialize = [&](const TensorRef &t, raw_ostream &os) -> Error {

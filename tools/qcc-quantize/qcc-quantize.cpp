@@ -53,6 +53,9 @@ static cl::opt<bool> simulate("simulate",
                               cl::cat(cat));
 static cl::opt<double> budget("budget", cl::desc("Bits per weight for the budget solver"),
                               cl::init(0), cl::cat(cat));
+static cl::opt<int64_t> sensitivityTokens(
+    "sensitivity-tokens", cl::desc("Budget: calibration tokens per sensitivity measurement"),
+    cl::init(512), cl::cat(cat));
 static cl::opt<bool> imatrix("imatrix", cl::desc("Weight the quantizers by calibration importance"),
                              cl::cat(cat));
 static cl::opt<std::string> calib("calib", cl::desc("Calibration text"), cl::cat(cat));
@@ -82,8 +85,8 @@ int main(int argc, char **argv) {
   int modes = !mix.empty() + !method.empty() + (budget != 0);
   if (modes != 1)
     die("give exactly one of --mix NAME, --method M --bits B, --budget BPW");
-  if (budget != 0)
-    die("--budget is not available yet in this build; use --mix or --method");
+  if (budget < 0)
+    die("--budget must be positive bits per weight");
   if (!mix.empty() && !is_contained(namedMixes(), StringRef(mix).lower()))
     die("unknown mix '" + mix + "' (known: " + join(namedMixes(), ", ") + ")");
   if (!method.empty() && method != "rtn" && method != "gptq" && method != "awq" &&
@@ -100,6 +103,8 @@ int main(int argc, char **argv) {
 
   QuantizeOptions opts;
   opts.mix = StringRef(mix).lower();
+  opts.budget = budget;
+  opts.sensitivityTokens = sensitivityTokens;
   opts.method = method;
   opts.format = {bits, group, !asym};
   opts.gptq.actOrder = actOrder;
@@ -152,13 +157,19 @@ int main(int argc, char **argv) {
         return Error::success();
       }))
     cleanup(toString(std::move(e)));
+  if (budget > 0)
+    errs() << formatv("qcc-quantize: budget solver: predicted sensitivity {0:E3} ({1})\n",
+                      report->predictedError,
+                      calib.empty() ? "weight error" : "sum of per-tensor mean KL");
   if (!method.empty() && simulate)
     errs() << formatv("qcc-quantize: {0} int{1} g{2} {3}: simulated {4:F4} bits/weight "
                       "(stored as f32)\n",
                       method, bits, group, asym ? "asym" : "sym",
                       report->simulatedBitsPerWeight());
   errs() << formatv("qcc-quantize: {0}: {1} tensors, {2} bytes, {3:F4} bits/weight{4}, {5:F2} s\n",
-                    opts.mix.empty() ? opts.method : opts.mix, report->tensors.size(), report->bytes, report->bitsPerWeight(),
+                    !opts.mix.empty()      ? opts.mix
+                    : !opts.method.empty() ? opts.method
+                                           : formatv("budget {0:F4}", budget.getValue()).str(), report->tensors.size(), report->bytes, report->bitsPerWeight(),
                     imatrix ? formatv(", imatrix from {0} tokens", report->calibrationTokens).str()
                             : std::string(),
                     report->seconds);

@@ -19,6 +19,7 @@
 #include "mlir/IR/OwningOpRef.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
 
 #include <functional>
 #include <memory>
@@ -65,13 +66,20 @@ public:
       std::function<void(mlir::Operation *linear, const float *x, int64_t n, int64_t cols)>;
   void setLinearObserver(LinearObserver observer) { observer_ = std::move(observer); }
 
+  /// Runs tensor `name` (a 2-D weight used by embed/linear ops) from `view` instead of the weight
+  /// file until restoreWeight(name); `view` must have the tensor's shape. Used to measure how
+  /// sensitive the model is to each tensor's format.
+  llvm::Error overrideWeight(llvm::StringRef name, const rt::WeightView &view);
+  void restoreWeight(llvm::StringRef name);
+
 private:
   ReferenceExecutor() = default;
   struct Step;
   mlir::func::FuncOp forward_;
   std::vector<Step> steps_;
   llvm::DenseMap<mlir::Value, unsigned> weightIndex_;
-  std::vector<rt::WeightView> weights_;
+  std::vector<rt::WeightView> weights_, original_;
+  llvm::StringMap<std::vector<unsigned>> weightsByName_;
   int64_t vocab_ = 0, maxSeq_ = 0, layers_ = 0, kvHeads_ = 0, headDim_ = 0, cacheLen_ = 0;
   rt::KVCache cache_;
   LinearObserver observer_;

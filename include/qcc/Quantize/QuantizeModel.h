@@ -20,6 +20,14 @@ namespace qcc {
 
 struct QuantizeOptions {
   std::string mix;     ///< llama.cpp mix name, lower case (q4_k_m, q8_0, ...).
+  /// Or a bits-per-weight budget: each 2-D weight gets the llama.cpp format that minimises the
+  /// summed sensitivity under the budget (exact knapsack, include/qcc/Quant/BitBudget.h); norms
+  /// stay f32 and count in the budget. Sensitivity of tensor t to format f: the mean KL divergence
+  /// of the model's next-token distribution, f32 → t alone quantized to f (with the imatrix), over
+  /// `sensitivityTokens` calibration tokens; without calibration text, the weight error
+  /// Σ (w − q(w))².
+  double budget = 0;
+  int64_t sensitivityTokens = 512;
   /// Or a calibration method over the decoder's linear layers (embeddings, output and norms
   /// keep their format): "rtn", "gptq" or "awq" with an integer group format, or "smoothquant"
   /// (W8A8: scales folded into the RMSNorms before q/k/v and gate/up, int8 per-channel weights,
@@ -53,11 +61,13 @@ struct TensorChoice {
 
 struct QuantizeReport {
   std::string mix, method;
+  double budget = 0;
   std::vector<TensorChoice> tensors;
   uint64_t bytes = 0, elements = 0;
   uint64_t simulatedBytes = 0; ///< Method mode: total bytes were the int format stored.
   int64_t calibrationTokens = 0;
   double seconds = 0;
+  double predictedError = -1; ///< Budget mode: the solver's Σ error of the chosen mix.
   /// llama-quantize's count: 8 × bytes of all tensors ÷ their elements, norms included.
   double bitsPerWeight() const { return elements ? 8.0 * double(bytes) / double(elements) : 0; }
   double simulatedBitsPerWeight() const {
