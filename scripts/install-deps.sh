@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages qcc builds and tests with (LLVM/MLIR 19.1.7, Halide 14, ...).
 # Does nothing when everything is already there, so the README commands can call it every time.
 set -euo pipefail
-PKGS=(cmake ninja-build ccache clang-19 lld-19 llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
+PKGS=(cmake ninja-build ccache pkg-config clang-19 lld-19 llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
       libomp-19-dev libzstd-dev libhalide14-0-dev libpcre2-dev libgtest-dev libgmock-dev python3)
 missing=()
 for p in "${PKGS[@]}"; do
