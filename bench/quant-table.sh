@@ -74,6 +74,15 @@ model() {
     row "$name" "gptq-w$b" "gptq int$b g$g asym" "$gnote" --method gptq --bits "$b" --group "$g" --asym "${calib[@]}"
     row "$name" "awq-w$b" "awq int$b g$g asym (simulated)" "$gnote" --method awq --bits "$b" --group "$g" --asym --simulate "${calib[@]}"
   done
+  row "$name" w8a8 "smoothquant W8A8 (α 0.5)" "" --method smoothquant "${calib[@]}"
+  # The budget solver at Q4_K_M's bits/weight for this model (read from the q4_k_m row).
+  local q4bpw
+  q4bpw=$("$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['bits_per_weight'])" \
+          "$dir/q4_k_m.summary.json" 2>/dev/null || true)
+  if [ -n "$q4bpw" ]; then
+    row "$name" budget "budget solver @ q4_k_m's bits/weight" "" --budget "$q4bpw" "${calib[@]}" \
+      --sensitivity-tokens 128
+  fi
 }
 
 model student4M "$data/models/student4M/student4M-f32.gguf" 128 ""
