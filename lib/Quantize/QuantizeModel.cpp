@@ -85,6 +85,13 @@ StringMap<std::string> ggufNames(const ModelSource &src) {
   return names;
 }
 
+/// The rotate-half (HF) row that output row `r` (interleaved, GGUF) comes from: row h·hd + 2i + j
+/// of the output is row h·hd + j·hd/2 + i of the input.
+int64_t unpermutedSourceRow(int64_t r, int64_t hd) {
+  const int64_t h = r / hd, k = r % hd;
+  return h * hd + (k % 2) * (hd / 2) + k / 2;
+}
+
 /// Heads whose rows need un-permuting (q: n_heads, k: n_kv_heads), 0 for other tensors.
 int64_t permutedHeads(const ModelSource &src, StringRef name) {
   if (src.config.ropeStyle != RopeStyle::RotateHalf)
@@ -507,11 +514,7 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
       // Packed rows, in the output's row order (un-permuted for rotate-half sources).
       const int64_t rb = quantalgo::rowBytes(*c.intFormat, cols);
       for (int64_t r = 0; r < rows; ++r) {
-        int64_t srcRow = r;
-        if (heads) {
-          int64_t h = r / hd, k = r % hd;
-          srcRow = h * hd + (k % 2) * (hd / 2) + k / 2;
-        }
+        const int64_t srcRow = heads ? unpermutedSourceRow(r, hd) : r;
         os.write(reinterpret_cast<const char *>(pk->second.data() + srcRow * rb), rb);
       }
       return Error::success();
@@ -529,11 +532,7 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
       const int64_t n = std::min(kChunk, rows - r0);
       f32.resize(size_t(n * cols));
       for (int64_t r = 0; r < n; ++r) {
-        int64_t srcRow = r0 + r;
-        if (heads) { // interleaved row h·hd + 2i + j comes from rotate-half row h·hd + j·hd/2 + i
-          int64_t h = srcRow / hd, k = srcRow % hd;
-          srcRow = h * hd + (k % 2) * (hd / 2) + k / 2;
-        }
+        const int64_t srcRow = heads ? unpermutedSourceRow(r0 + r, hd) : r0 + r;
         if (simData)
           std::memcpy(f32.data() + r * cols, simData + srcRow * cols, cols * sizeof(float));
         else if (Error e = dequantizeRow(in->type, src.data(*in) + uint64_t(srcRow) * inRow,
