@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <cmath>
 
 using namespace llvm;
@@ -117,9 +118,71 @@ static std::vector<float> loadF32(const ModelSource &src, StringRef name) {
   return w;
 }
 
-/// RTN / GPTQ / AWQ on every decoder linear; results are the dequantized weights. AWQ's scales
-/// are applied and undone on the weights themselves (W' = Q(W·diag s)·diag(1/s)), which equals
-/// folding 1/s into the op producing the input, up to that op's own rounding.
+/// AWQ for one decoder layer, as llm-awq's auto_scale/auto_clip: for each set of linears sharing
+/// an input, search s and the clip values, multiply the linears' columns by s and fold 1/s into the
+/// op producing the input — the RMSNorm weight (q/k/v, gate/up), the rows of v (o; only without
+/// GQA, where every o column maps to one v row, as the reference skips o otherwise), the rows of
+/// up (down). The scaled, clipped f32 weights go to `scaled` (rounded afterwards like RTN); the
+/// folded norm weights go to `out`.
+static Error awqLayer(const ModelSource &src, const LayerTensors &l,
+                      const quantalgo::IntGroupFormat &fmt, const Calibration *cal, bool clip,
+                      std::map<std::string, std::vector<float>> &scaled,
+                      StringMap<std::vector<float>> &out) {
+  using namespace quantalgo;
+  auto rowsOf = [&](StringRef n) { const TensorRef *t = src.find(n); return t->shape[0]; };
+  auto colsOf = [&](StringRef n) { return src.find(n)->shape.back(); };
+  for (const std::string *n : {&l.wq, &l.wk, &l.wv, &l.wo, &l.wGate, &l.wUp, &l.wDown})
+    scaled[*n] = loadF32(src, *n);
+  std::vector<float> attnNorm = loadF32(src, l.attnNorm), ffnNorm = loadF32(src, l.ffnNorm);
+  const bool gqa = rowsOf(l.wv) != colsOf(l.wo);
+  struct Site {
+    std::vector<std::string> linears;
+    std::vector<float> *norm;  ///< fold 1/s here (columns), or
+    std::string prevLinear;    ///< fold 1/s into these rows
+    bool scale;
+  };
+  std::vector<Site> sites = {{{l.wq, l.wk, l.wv}, &attnNorm, "", true},
+                             {{l.wo}, nullptr, l.wv, !gqa},
+                             {{l.wGate, l.wUp}, &ffnNorm, "", true},
+                             {{l.wDown}, nullptr, l.wUp, true}};
+  for (Site &site : sites) {
+    const LinearInputStats *st = cal ? cal->forWeight(site.linears[0]) : nullptr;
+    if (!st || st->sampleRows == 0)
+      return createStringError(inconvertibleErrorCode(), "no calibration samples for '%s'",
+                               site.linears[0].c_str());
+    const int64_t cols = colsOf(site.linears[0]);
+    std::vector<WeightRef> refs;
+    for (const std::string &n : site.linears)
+      refs.push_back({scaled[n].data(), rowsOf(n)});
+    AWQOptions opts;
+    opts.searchClip = clip;
+    if (!site.scale)
+      opts.nGrid = 1; // ratio 0 only: s = 1, clipping still searched
+    auto res = awqSearch(fmt, refs, st->samples.data(), st->sampleRows, cols, opts);
+    if (!res)
+      return res.takeError();
+    for (size_t i = 0; i < site.linears.size(); ++i)
+      awqApply(fmt, scaled[site.linears[i]].data(), rowsOf(site.linears[i]), cols, res->scales,
+               res->clipMaxVal.empty() ? ArrayRef<float>()
+                                       : ArrayRef<float>(res->clipMaxVal[i]));
+    if (site.norm)
+      for (int64_t j = 0; j < cols; ++j)
+        (*site.norm)[j] /= res->scales[j];
+    else if (site.scale) { // row j of the previous linear feeds input channel j
+      std::vector<float> &prev = scaled[site.prevLinear];
+      const int64_t pcols = colsOf(site.prevLinear);
+      for (int64_t j = 0; j < cols; ++j)
+        for (int64_t c = 0; c < pcols; ++c)
+          prev[j * pcols + c] /= res->scales[j];
+    }
+  }
+  out[l.attnNorm] = std::move(attnNorm);
+  out[l.ffnNorm] = std::move(ffnNorm);
+  return Error::success();
+}
+
+/// RTN / GPTQ / AWQ / SmoothQuant on every decoder linear: packed rows in `packed`, or with
+/// `simulate` the dequantized f32 weights in `out`; folded norm weights always go to `out`.
 static Error simulateMethod(const ModelSource &src, const QuantizeOptions &opts,
                             const Calibration *cal, StringMap<std::vector<float>> &out,
                             StringMap<std::vector<uint8_t>> &packed) {
@@ -142,11 +205,15 @@ static Error simulateMethod(const ModelSource &src, const QuantizeOptions &opts,
     std::vector<std::vector<std::string>> sets = {
         {l.wq, l.wk, l.wv}, {l.wo}, {l.wGate, l.wUp}, {l.wDown}};
     std::vector<std::string> norms = {l.attnNorm, "", l.ffnNorm, ""};
+    std::map<std::string, std::vector<float>> awqScaled;
+    if (opts.method == "awq")
+      if (Error e = awqLayer(src, l, fmt, cal, !opts.foldOnly, awqScaled, out))
+        return e;
     for (size_t si = 0; si < sets.size(); ++si) {
       const std::vector<std::string> &set = sets[si];
       std::vector<std::vector<float>> ws;
       for (const std::string &n : set)
-        ws.push_back(loadF32(src, n));
+        ws.push_back(awqScaled.count(n) ? std::move(awqScaled[n]) : loadF32(src, n));
       const int64_t cols = shapeOf(set[0]).second;
       if (opts.method == "smoothquant" && !norms[si].empty()) {
         auto st = needStats(set[0]);
@@ -163,32 +230,15 @@ static Error simulateMethod(const ModelSource &src, const QuantizeOptions &opts,
           gamma[j] /= s[j];
         out[norms[si]] = std::move(gamma);
       }
-      if (opts.method == "awq") {
-        auto st = needStats(set[0]);
-        if (!st)
-          return st.takeError();
-        std::vector<WeightRef> refs;
-        for (size_t i = 0; i < set.size(); ++i)
-          refs.push_back({ws[i].data(), shapeOf(set[i]).first});
-        auto res = awqSearch(fmt, refs, (*st)->samples.data(), (*st)->sampleRows, cols);
-        if (!res)
-          return res.takeError();
-        for (size_t i = 0; i < set.size(); ++i) {
-          const int64_t rows = shapeOf(set[i]).first;
-          awqApply(fmt, ws[i].data(), rows, cols, res->scales,
-                   res->clipMaxVal.empty() ? ArrayRef<float>() : ArrayRef<float>(res->clipMaxVal[i]));
-          std::vector<float> q(ws[i].size());
-          fakeQuantizeMatrixRTN(fmt, ws[i].data(), rows, cols, q.data());
-          for (int64_t r = 0; r < rows; ++r)
-            for (int64_t c = 0; c < cols; ++c)
-              q[r * cols + c] /= res->scales[c];
-          out[set[i]] = std::move(q);
-        }
-        continue;
-      }
       for (size_t i = 0; i < set.size(); ++i) {
         const int64_t rows = shapeOf(set[i]).first;
-        const bool rtn = opts.method == "rtn" || opts.method == "smoothquant";
+        if (opts.foldOnly) {
+          out[set[i]] = std::move(ws[i]);
+          continue;
+        }
+        // AWQ's search already scaled and clipped the weights: what is left is rounding.
+        const bool rtn =
+            opts.method == "rtn" || opts.method == "smoothquant" || opts.method == "awq";
         if (rtn && opts.simulate) {
           std::vector<float> q(ws[i].size());
           fakeQuantizeMatrixRTN(fmt, ws[i].data(), rows, cols, q.data());
@@ -350,6 +400,7 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
   report.mix = opts.mix;
   report.method = opts.method;
   report.budget = opts.budget;
+  report.foldOnly = opts.foldOnly;
 
   // Tensors in file order, under llama.cpp's names.
   StringMap<std::string> names = ggufNames(src);
@@ -390,9 +441,6 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
     if (opts.method == "smoothquant" &&
         (opts.format.bits != 8 || opts.format.groupSize != 0 || !opts.format.symmetric))
       return fail("smoothquant is W8A8: int8 symmetric per-channel weights (--bits 8 --group 0)");
-    if (!opts.simulate && opts.method == "awq")
-      return fail("--method awq currently needs --simulate: folding its scales into the "
-                  "previous ops is not implemented yet");
     for (TensorChoice &c : report.tensors) {
       bool lin = linears.contains(c.sourceName);
       types.push_back(lin ? (opts.simulate ? GGMLType::F32 : GGMLType::I8) : c.from);
@@ -608,7 +656,7 @@ Error retargetModule(mlir::ModuleOp module, const QuantizeReport &report,
   if (err)
     return err;
   module.walk([&](qllm::RopeOp r) { r.setStyle(qllm::RopeStyle::interleaved); });
-  if (report.method == "smoothquant")
+  if (report.method == "smoothquant" && !report.foldOnly)
     module.walk([&](qllm::LinearOp lin) {
       auto w = lin.getWeight().getDefiningOp<qllm::WeightOp>();
       for (const TensorChoice &c : report.tensors)

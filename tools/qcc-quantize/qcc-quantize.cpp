@@ -51,6 +51,10 @@ static cl::opt<float> alpha("alpha", cl::desc("SmoothQuant migration strength"),
 static cl::opt<bool> simulate("simulate",
                               cl::desc("Method mode: store the quantized weights dequantized (f32)"),
                               cl::cat(cat));
+static cl::opt<bool> foldOnly(
+    "fold-only", cl::desc("awq/smoothquant: fold the scales, skip clipping and rounding, store f32 "
+                          "(to check that folding preserves the function)"),
+    cl::cat(cat));
 static cl::opt<double> budget("budget", cl::desc("Bits per weight for the budget solver"),
                               cl::init(0), cl::cat(cat));
 static cl::opt<int64_t> sensitivityTokens(
@@ -111,7 +115,10 @@ int main(int argc, char **argv) {
   opts.smoothAlpha = alpha;
   if (method == "smoothquant") // W8A8: int8 symmetric per output channel
     opts.format = {8, 0, true};
-  opts.simulate = simulate;
+  opts.simulate = simulate || foldOnly;
+  opts.foldOnly = foldOnly;
+  if (foldOnly && method != "awq" && method != "smoothquant")
+    die("--fold-only applies to --method awq and smoothquant");
   opts.imatrix = imatrix;
   opts.calibText = calib;
   opts.calib.samples = calibSamples;

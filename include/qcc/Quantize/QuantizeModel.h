@@ -41,6 +41,9 @@ struct QuantizeOptions {
   /// packed (#qllm.int, I8 rows in the GGUF); AWQ needs its scales folded into the previous
   /// ops, which is not done yet, so AWQ requires simulate.
   bool simulate = false;
+  /// AWQ/SmoothQuant only: fold the scales (no clipping, no rounding) and store f32 — the model
+  /// must compute the same function; tests check logits to 1e-5.
+  bool foldOnly = false;
   bool imatrix = false;  ///< Weight the quantizers by calibration importance (needs calibText).
   std::string calibText; ///< Calibration text file.
   CalibrationOptions calib;
@@ -62,6 +65,7 @@ struct TensorChoice {
 struct QuantizeReport {
   std::string mix, method;
   double budget = 0;
+  bool foldOnly = false;
   std::vector<TensorChoice> tensors;
   uint64_t bytes = 0, elements = 0;
   uint64_t simulatedBytes = 0; ///< Method mode: total bytes were the int format stored.
