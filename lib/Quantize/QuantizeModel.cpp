@@ -392,9 +392,9 @@ static Error chooseBudgetTypes(const ModelSource &src, const QuantizeOptions &op
   return Error::success();
 }
 
-Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &opts) {
+Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource &src,
+                                       const Tokenizer *tokenizer, const QuantizeOptions &opts) {
   auto start = std::chrono::steady_clock::now();
-  const ModelSource &src = *m.weights;
   auto fail = [](const Twine &msg) { return createStringError(inconvertibleErrorCode(), msg); };
   QuantizeReport report;
   report.mix = opts.mix;
@@ -465,14 +465,14 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
   if (needCalibration) {
     if (opts.calibText.empty())
       return fail("calibration text is needed (--calib FILE)");
-    if (!m.tokenizer)
+    if (!tokenizer)
       return fail("calibration needs the model's tokenizer");
     auto text = MemoryBuffer::getFile(opts.calibText);
     if (!text)
       return fail(opts.calibText + ": " + text.getError().message());
-    calibTokens = m.tokenizer->encode((*text)->getBuffer(), true);
+    calibTokens = tokenizer->encode((*text)->getBuffer(), true);
     std::vector<int32_t> &tokens = calibTokens;
-    auto ex = ReferenceExecutor::create(*m.module, src);
+    auto ex = ReferenceExecutor::create(module, src);
     if (!ex)
       return ex.takeError();
     CalibrationOptions co = opts.calib;
@@ -599,7 +599,7 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
   // Metadata: llama.cpp's llama keys (writeGGUFModel), the tokenizer, the file type.
   std::unique_ptr<gguf::Reader> tokSource;
   Error tokErr = Error::success();
-  auto tokAttr = (*m.module)->getAttrOfType<qllm::TokenizerAttr>("qllm.tokenizer");
+  auto tokAttr = module->getAttrOfType<qllm::TokenizerAttr>("qllm.tokenizer");
   if (tokAttr && tokAttr.getKind() == "gguf") {
     auto r = gguf::Reader::open(tokAttr.getPath());
     if (!r)
@@ -613,8 +613,8 @@ Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &op
       for (const std::string &k : tokSource->keys())
         if (StringRef(k).starts_with("tokenizer."))
           w.setValue(k, *tokSource->get(k));
-    } else if (m.tokenizer) {
-      tokErr = m.tokenizer->writeGGUFKeys(w);
+    } else if (tokenizer) {
+      tokErr = tokenizer->writeGGUFKeys(w);
     }
   });
   if (tokErr) {

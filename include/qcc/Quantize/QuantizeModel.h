@@ -80,8 +80,14 @@ struct QuantizeReport {
   llvm::json::Object toJSON() const;
 };
 
-/// Quantizes the weights of `m` as `opts` says and writes opts.ggufPath.
-llvm::Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &opts);
+/// Quantizes the weights of `module` (whose weight file is `weights`; `tokenizer` may be null
+/// unless calibration is needed) as `opts` says and writes opts.ggufPath.
+llvm::Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource &weights,
+                                             const Tokenizer *tokenizer,
+                                             const QuantizeOptions &opts);
+inline llvm::Expected<QuantizeReport> quantizeModel(LoadedModel &m, const QuantizeOptions &opts) {
+  return quantizeModel(*m.module, *m.weights, m.tokenizer.get(), opts);
+}
 
 /// Points `module` at the GGUF written for `report`: each qllm.weight gets its new name and
 /// format, qllm.weights/qllm.tokenizer name the new file, and RoPE becomes interleaved where the

@@ -36,4 +36,35 @@ def QLlmSummary : Pass<"qllm-summary", "::mlir::ModuleOp"> {
   ];
 }
 
+def QLlmQuantize : Pass<"qllm-quantize", "::mlir::ModuleOp"> {
+  let summary = "Quantize the model's weights into a new GGUF and retarget the module to it";
+  let description = [{
+    The pass form of `qcc-quantize`: reads the weight file named by `qllm.weights` (size and
+    fingerprint checked), chooses formats (`mix=`, `method=` with `bits/group/asym`, or
+    `budget=`), calibrates on `calib=` text when the choice needs it (imatrix, GPTQ, AWQ,
+    SmoothQuant, budget sensitivities), writes `weights-out=` (a GGUF with llama.cpp's names,
+    types and metadata; atomic) and rewrites every `qllm.weight` to its new name and format and
+    the module's `qllm.weights`/`qllm.tokenizer` to the new file. See docs/Quantization.md.
+
+    ```
+    qcc-opt model.mlir --qllm-quantize="mix=q4_k_m weights-out=model-q4km.gguf" -o model-q4km.mlir
+    ```
+
+    Writing a file is this pass's purpose; it refuses to overwrite the module's own weight file.
+  }];
+  let options = [
+    Option<"mix", "mix", "std::string", "\"\"", "llama.cpp mix (q4_k_m, q8_0, ...)">,
+    Option<"method", "method", "std::string", "\"\"", "rtn | gptq | awq | smoothquant">,
+    Option<"bits", "bits", "int", "4", "Method: bits per weight (2..8)">,
+    Option<"group", "group", "int64_t", "128", "Method: group size (0 = per channel)">,
+    Option<"asym", "asym", "bool", "false", "Method: asymmetric groups">,
+    Option<"budget", "budget", "double", "0", "Bits-per-weight budget for the solver">,
+    Option<"imatrix", "imatrix", "bool", "false", "Weight the quantizers by calibration importance">,
+    Option<"calib", "calib", "std::string", "\"\"", "Calibration text file">,
+    Option<"calibSamples", "calib-samples", "int64_t", "128", "Calibration windows">,
+    Option<"calibSeqlen", "calib-seqlen", "int64_t", "256", "Calibration window length">,
+    Option<"weightsOut", "weights-out", "std::string", "\"\"", "The GGUF to write (required)">
+  ];
+}
+
 #endif // QCC_TRANSFORMS_PASSES_TD
