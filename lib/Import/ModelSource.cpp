@@ -57,6 +57,16 @@ const TensorRef *ModelSource::find(StringRef name) const {
   return it == index.end() ? nullptr : &tensors[it->second];
 }
 
+Error ModelSource::dequantizeRow(const TensorRef &t, int64_t row, float *out) const {
+  const int64_t cols = t.shape.back();
+  const uint8_t *p = data(t) + uint64_t(row) * uint64_t(t.storageRowBytes(cols));
+  if (t.intFormat) {
+    quantalgo::dequantizeRow(*t.intFormat, p, out, cols);
+    return Error::success();
+  }
+  return qcc::dequantizeRow(t.type, p, out, cols);
+}
+
 void ModelSource::addTensor(TensorRef t) {
   index[t.name] = tensors.size();
   tensors.push_back(std::move(t));

@@ -112,9 +112,8 @@ static std::vector<float> loadF32(const ModelSource &src, StringRef name) {
   const TensorRef *t = src.find(name);
   const int64_t cols = t->shape.back(), rows = t->numElements() / cols;
   std::vector<float> w(size_t(rows * cols));
-  const uint64_t rb = uint64_t(rowBytes(t->type, cols));
   for (int64_t r = 0; r < rows; ++r)
-    cantFail(dequantizeRow(t->type, src.data(*t) + uint64_t(r) * rb, w.data() + r * cols, cols));
+    cantFail(src.dequantizeRow(*t, r, w.data() + r * cols)); // formats checked on import
   return w;
 }
 
@@ -553,7 +552,6 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
     const TensorChoice &c = report.tensors[out.index.lookup(t.name)];
     const TensorRef *in = src.find(c.sourceName);
     const int64_t cols = c.shape.back(), rows = in->numElements() / cols;
-    const uint64_t inRow = uint64_t(rowBytes(in->type, cols));
     const int64_t heads = permutedHeads(src, c.sourceName), hd = heads ? rows / heads : 0;
     std::vector<float> importance;
     if (c.importance)
@@ -583,8 +581,7 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
         const int64_t srcRow = heads ? unpermutedSourceRow(r0 + r, hd) : r0 + r;
         if (simData)
           std::memcpy(f32.data() + r * cols, simData + srcRow * cols, cols * sizeof(float));
-        else if (Error e = dequantizeRow(in->type, src.data(*in) + uint64_t(srcRow) * inRow,
-                                         f32.data() + r * cols, cols))
+        else if (Error e = src.dequantizeRow(*in, srcRow, f32.data() + r * cols))
           return e;
       }
       q.resize(size_t(rowBytes(c.to, cols) * n));

@@ -104,6 +104,9 @@ struct ModelSource {
 
   const TensorRef *find(llvm::StringRef name) const;
   const uint8_t *data(const TensorRef &t) const { return files[t.fileIndex]->data() + t.offset; }
+  /// Row `row` of `t` as f32 (`t.shape.back()` values), whatever its format, qcc's integer
+  /// groups included.
+  llvm::Error dequantizeRow(const TensorRef &t, int64_t row, float *out) const;
   void addTensor(TensorRef t);
   /// Checks that every role names an existing tensor with the shape the config implies.
   llvm::Error checkRoles() const;
