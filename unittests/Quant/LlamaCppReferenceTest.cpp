@@ -5,7 +5,7 @@
 // value must have the same bits. A missing file fails the test.
 //
 //===----------------------------------------------------------------------===//
-#include "../TestData.h"
+#include "ReferenceBlocks.h"
 
 #include "qcc/Quant/Float16.h"
 #include "qcc/Quant/GGMLBlocks.h"
@@ -24,20 +24,6 @@ using namespace qcc;
 using namespace qcc::test;
 
 namespace {
-
-constexpr int64_t kRows = 8;
-constexpr int64_t kCols = 512;
-
-std::string refPath(const std::string &file) {
-  return dataPath("reference/llamacpp-blocks/" + file);
-}
-
-struct RefCase {
-  const char *type;
-  bool imatrix;
-  std::string stem() const { return std::string(type) + (imatrix ? ".imatrix" : ""); }
-};
-void PrintTo(const RefCase &c, std::ostream *os) { *os << c.stem(); }
 
 // Every .dequant.f32 the README lists. q8_0, f16 and bf16 ignore the imatrix (no variant).
 const RefCase kCases[] = {

@@ -6,7 +6,7 @@
 // error bounds on Gaussian rows, thread-count independence of quantizeRows, and refusals.
 //
 //===----------------------------------------------------------------------===//
-#include "../TestData.h"
+#include "ReferenceBlocks.h"
 
 #include "qcc/Quant/GGMLFormats.h"
 
@@ -25,22 +25,8 @@ using namespace qcc::test;
 
 namespace {
 
-constexpr int64_t kRows = 8;
-constexpr int64_t kCols = 512;
-
-std::string refPath(const std::string &file) {
-  return dataPath("reference/llamacpp-blocks/" + file);
-}
-
-struct QuantCase {
-  const char *type;
-  bool imatrix;
-  std::string stem() const { return std::string(type) + (imatrix ? ".imatrix" : ""); }
-};
-void PrintTo(const QuantCase &c, std::ostream *os) { *os << c.stem(); }
-
 // Every .bin the README lists.
-const QuantCase kCases[] = {
+const RefCase kCases[] = {
     {"q4_0", false}, {"q4_0", true},  {"q4_1", false},   {"q4_1", true},   {"q5_0", false},
     {"q5_0", true},  {"q5_1", false}, {"q5_1", true},    {"q8_0", false},  {"q2_K", false},
     {"q2_K", true},  {"q3_K", false}, {"q3_K", true},    {"q4_K", false},  {"q4_K", true},
@@ -68,10 +54,10 @@ void expectSameBytes(const std::vector<uint8_t> &got, const std::vector<uint8_t>
                 << int(want[size_t(first)]) << std::dec;
 }
 
-class LlamaCppQuantize : public ::testing::TestWithParam<QuantCase> {};
+class LlamaCppQuantize : public ::testing::TestWithParam<RefCase> {};
 
 TEST_P(LlamaCppQuantize, ByteExact) {
-  const QuantCase &c = GetParam();
+  const RefCase &c = GetParam();
   const FormatInfo *f = lookupFormat(c.type);
   ASSERT_NE(f, nullptr) << c.type;
   std::vector<float> input = readBinary<float>(refPath("input.f32"));
@@ -97,7 +83,7 @@ TEST_P(LlamaCppQuantize, ByteExact) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Reference, LlamaCppQuantize, ::testing::ValuesIn(kCases),
-                         [](const ::testing::TestParamInfo<QuantCase> &info) {
+                         [](const ::testing::TestParamInfo<RefCase> &info) {
                            return std::string(info.param.type) +
                                   (info.param.imatrix ? "_imatrix" : "");
                          });
