@@ -51,6 +51,19 @@ public:
   const LinearInputStats *forWeight(llvm::StringRef weightName) const;
   int64_t tokensSeen() const { return tokensSeen_; }
 
+  /// Every record, and for each weight tensor name the record of its input (saving/loading).
+  const std::vector<LinearInputStats> &records() const { return stats_; }
+  const llvm::StringMap<size_t> &recordOfWeight() const { return byWeight_; }
+  static std::unique_ptr<Calibration> fromRecords(std::vector<LinearInputStats> records,
+                                                  llvm::StringMap<size_t> recordOfWeight,
+                                                  int64_t tokensSeen) {
+    std::unique_ptr<Calibration> c(new Calibration());
+    c->stats_ = std::move(records);
+    c->byWeight_ = std::move(recordOfWeight);
+    c->tokensSeen_ = tokensSeen;
+    return c;
+  }
+
 private:
   std::vector<LinearInputStats> stats_;
   llvm::StringMap<size_t> byWeight_;
