@@ -76,7 +76,7 @@ OwningOpRef<ModuleOp> buildModelModule(MLIRContext &ctx, const ModelSource &src,
     Attribute format = t->intFormat ? Attribute(IntGroupFormatAttr::get(&ctx, *t->intFormat))
                                     : Attribute(GGMLFormatAttr::get(&ctx, toFormat(t->type)));
     auto ty = WeightType::get(&ctx, t->shape, format);
-    return b.create<WeightOp>(loc, ty, b.getStringAttr(name));
+    return b.create<WeightOp>(loc, ty, b.getStringAttr(name), WeightFormatAttrInterface());
   };
   const int64_t qDim = c.nHeads * c.headDim, kvDim = c.nKVHeads * c.headDim;
   FloatAttr eps = b.getF64FloatAttr(c.normEps);

@@ -31,6 +31,8 @@ using namespace llvm;
 
 namespace qcc {
 
+char TensorError::ID = 0;
+
 json::Object QuantizeReport::toJSON() const {
   json::Array list;
   for (const TensorChoice &t : tensors) {
@@ -50,6 +52,7 @@ json::Object QuantizeReport::toJSON() const {
   return json::Object{{"mix", mix},
                       {"budget", budget},
                       {"predicted_error", predictedError},
+                      {"measured_error", measuredError},
                       {"method", method},
                       {"simulated_bytes", int64_t(simulatedBytes)},
                       {"simulated_bits_per_weight", simulatedBitsPerWeight()},
@@ -142,7 +145,7 @@ static Error simulateMethod(const ModelSource &src, const QuantizeOptions &opts,
       for (const std::string &n : set)
         ws.push_back(awqScaled.count(n) ? std::move(awqScaled[n]) : loadF32(src, n));
       const int64_t cols = shapeOf(set[0]).second;
-      if (opts.method == "smoothquant" && !norms[si].empty()) {
+      if (opts.method == "smoothquant" && !opts.scalesFolded && !norms[si].empty()) {
         auto st = needStats(set[0]);
         if (!st)
           return st.takeError();
@@ -307,6 +310,30 @@ static Error chooseBudgetTypes(const ModelSource &src, const QuantizeOptions &op
       elements.push_back(uint64_t(t.rows * t.cols));
     }
     res = solveBitBudgetTable(std::move(table), elements, opts.budget, fixedBytes, fixedElements);
+    if (!res)
+      return res.takeError();
+    // Measured: the whole chosen mix at once on the same tokens (the prediction sums
+    // one-tensor-at-a-time KLs, so interactions show up as the difference).
+    std::vector<std::vector<uint8_t>> chosen(tensors.size());
+    for (size_t k = 0; k < tensors.size(); ++k) {
+      const BudgetTensor &t = tensors[k];
+      const GGMLType f = res->types[k];
+      const int64_t rb = rowBytes(f, t.cols);
+      chosen[k].resize(size_t(rb * t.rows));
+      if (Error e = quantizeRows(f, t.weights, chosen[k].data(), t.rows, t.cols, t.importance))
+        return e;
+      rt::WeightView view{f, t.rows, t.cols, chosen[k].data(), uint64_t(rb), std::nullopt};
+      if (Error e = ex->overrideWeight(report.tensors[which[k]].sourceName, view))
+        return e;
+    }
+    Error fe = ex->reset(B);
+    if (!fe)
+      fe = ex->forward(toks, B, T, 0, logits);
+    for (size_t k = 0; k < tensors.size(); ++k)
+      ex->restoreWeight(report.tensors[which[k]].sourceName);
+    if (fe)
+      return fe;
+    report.measuredError = meanKL(ref, logits, ex->vocabSize());
   } else {
     consumeError(res.takeError());
     res = solveBitBudget(tensors, opts.budget, fixedBytes, fixedElements);
@@ -361,7 +388,7 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
     if (!t)
       return t.takeError();
     types = std::move(*t);
-  } else {
+  } else if (!opts.method.empty()) {
     if (opts.method != "rtn" && opts.method != "gptq" && opts.method != "awq" &&
         opts.method != "smoothquant")
       return fail("unknown method '" + opts.method + "' (rtn, gptq, awq, smoothquant)");
@@ -374,22 +401,54 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
       if (lin && !opts.simulate)
         c.intFormat = opts.format;
       if (lin) {
-        if (Error e = opts.format.validate(c.shape.back()))
-          return fail("tensor '" + c.name + "': " + toString(std::move(e)));
         c.simulated = (Twine("int") + Twine(opts.format.bits) +
                        (opts.format.groupSize ? "_g" + Twine(opts.format.groupSize) : Twine("_ch")) +
                        (opts.format.symmetric ? "_sym" : "_asym"))
                           .str();
+        if (Error e = opts.format.validate(c.shape.back()))
+          return make_error<TensorError>(c.sourceName, "cannot quantize to " + c.simulated +
+                                                           ": " + toString(std::move(e)));
+      }
+    }
+  } else {
+    // Planned formats: each qllm.weight's quantize_to (qllm-choose-bits).
+    StringMap<mlir::Attribute> planned;
+    module.walk([&](qllm::WeightOp w) {
+      if (auto to = w.getQuantizeToAttr())
+        planned[w.getName()] = to;
+    });
+    if (planned.empty())
+      return fail("nothing to quantize: no mix, method or budget, and no qllm.weight has a "
+                  "quantize_to format (run qllm-choose-bits first)");
+    for (TensorChoice &c : report.tensors) {
+      mlir::Attribute to = planned.lookup(c.sourceName);
+      if (auto g = dyn_cast_or_null<qllm::GGMLFormatAttr>(to)) {
+        types.push_back(GGMLType(uint32_t(g.getValue())));
+      } else if (auto i = dyn_cast_or_null<qllm::IntGroupFormatAttr>(to)) {
+        types.push_back(GGMLType::I8);
+        c.intFormat = i.getFormat();
+        if (Error e = c.intFormat->validate(c.shape.back()))
+          return make_error<TensorError>(c.sourceName, toString(std::move(e)));
+      } else {
+        types.push_back(c.from);
       }
     }
   }
-  // Importance matrix from calibration.
+  // Calibration statistics: measured before (opts.calibration) or now, on calibText. The
+  // budget's KL sensitivities also run the model on calibText.
+  const bool needStats = opts.imatrix || opts.method == "gptq" || opts.method == "awq" ||
+                         (opts.method == "smoothquant" && !opts.scalesFolded) ||
+                         (opts.budget > 0 && !opts.calibText.empty());
+  const bool needText = (needStats && !opts.calibration) ||
+                        (opts.budget > 0 && !opts.calibText.empty());
   std::unique_ptr<Calibration> cal;
+  // Planned formats are quantized with the importance matrix whenever there is one, as
+  // qllm-choose-bits measured them.
+  const bool planned = opts.mix.empty() && opts.method.empty() && opts.budget <= 0;
+  const Calibration *stats = needStats || planned ? opts.calibration : nullptr;
   std::unique_ptr<ReferenceExecutor> calibExecutor;
   std::vector<int32_t> calibTokens;
-  const bool needCalibration = opts.imatrix || opts.method == "gptq" || opts.method == "awq" ||
-                               opts.method == "smoothquant" || (opts.budget > 0 && !opts.calibText.empty());
-  if (needCalibration) {
+  if (needText) {
     if (opts.calibText.empty())
       return fail("calibration text is needed (--calib FILE)");
     if (!tokenizer)
@@ -398,23 +457,44 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
     if (!text)
       return fail(opts.calibText + ": " + text.getError().message());
     calibTokens = tokenizer->encode((*text)->getBuffer(), true);
-    std::vector<int32_t> &tokens = calibTokens;
     auto ex = ReferenceExecutor::create(module, src);
     if (!ex)
       return ex.takeError();
+    calibExecutor = std::move(*ex);
+  }
+  if (needStats && !stats) {
     CalibrationOptions co = opts.calib;
     co.collectXtX = opts.method == "gptq";
     co.maxSampleRows = opts.method == "awq" ? 4096 : 0;
-    auto c = Calibration::run(**ex, tokens, co);
+    auto c = Calibration::run(*calibExecutor, calibTokens, co);
     if (!c)
       return c.takeError();
     cal = std::move(*c);
-    report.calibrationTokens = cal->tokensSeen();
-    calibExecutor = std::move(*ex);
+    stats = cal.get();
+  }
+  if (stats) {
+    report.calibrationTokens = stats->tokensSeen();
+    // Statistics from a file must hold what the method needs.
+    for (const TensorChoice &c : report.tensors) {
+      if (opts.method.empty() || !linears.contains(c.sourceName))
+        continue;
+      const LinearInputStats *st = stats->forWeight(c.sourceName);
+      if (!st)
+        return make_error<TensorError>(c.sourceName, "the calibration statistics do not cover "
+                                                     "this tensor");
+      if (opts.method == "gptq" && st->xtx.empty())
+        return make_error<TensorError>(
+            c.sourceName, "GPTQ needs XᵀX, which the calibration statistics do not hold "
+                          "(qllm-calibrate xtx=true)");
+      if (opts.method == "awq" && st->sampleRows == 0)
+        return make_error<TensorError>(
+            c.sourceName, "AWQ needs sample rows, which the calibration statistics do not hold "
+                          "(qllm-calibrate sample-rows=N)");
+    }
   }
 
   if (opts.budget > 0)
-    if (Error e = chooseBudgetTypes(src, opts, cal.get(), report, types, calibExecutor.get(),
+    if (Error e = chooseBudgetTypes(src, opts, stats, report, types, calibExecutor.get(),
                                     calibTokens))
       return std::move(e);
   for (size_t i = 0; i < report.tensors.size(); ++i) {
@@ -430,10 +510,13 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
       continue;
     }
     if (!f || (c.to != c.from && !f->quantizeRow))
-      return fail("tensor '" + c.name + "': no quantizer for " + (f ? f->name : "?"));
+      return make_error<TensorError>(c.sourceName,
+                                     std::string("no quantizer for ") + (f ? f->name : "?"));
     if (c.shape.back() % f->blockSize != 0)
-      return fail("tensor '" + c.name + "': row length " + Twine(c.shape.back()) +
-                  " is not a multiple of the " + f->name + " block size");
+      return make_error<TensorError>(c.sourceName, ("row length " + Twine(c.shape.back()) +
+                                                    " is not a multiple of the " + f->name +
+                                                    " block size " + Twine(f->blockSize))
+                                                       .str());
     int64_t elements = 1;
     for (int64_t d : c.shape)
       elements *= d;
@@ -450,9 +533,25 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
   // Method mode: the quantized-then-dequantized weights, computed up front.
   StringMap<std::vector<float>> simulated;
   StringMap<std::vector<uint8_t>> packed;
-  if (!opts.method.empty())
-    if (Error e = simulateMethod(src, opts, cal.get(), simulated, packed))
+  if (opts.ggufPath.empty()) { // plan only
+    report.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return report;
+  }
+  if (!opts.method.empty()) {
+    if (Error e = simulateMethod(src, opts, stats, simulated, packed))
       return std::move(e);
+  } else {
+    // Planned integer formats: round to nearest.
+    for (const TensorChoice &c : report.tensors)
+      if (c.intFormat) {
+        const int64_t cols = c.shape.back(), rows = c.shape.front();
+        std::vector<float> w = loadF32(src, c.sourceName);
+        std::vector<uint8_t> q(size_t(quantalgo::rowBytes(*c.intFormat, cols) * rows));
+        quantalgo::quantizeMatrixRTN(*c.intFormat, w.data(), rows, cols, q.data());
+        packed[c.sourceName] = std::move(q);
+      }
+  }
 
   // The output model: same config, llama.cpp names, chosen types, bytes made on demand.
   ModelSource out;
@@ -472,7 +571,7 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
     out.addTensor(std::move(t));
   }
   for (TensorChoice &c : report.tensors)
-    if (cal && (opts.imatrix || opts.budget > 0) && cal->forWeight(c.sourceName) &&
+    if (stats && (opts.imatrix || opts.budget > 0 || planned) && stats->forWeight(c.sourceName) &&
         c.to != c.from && c.to != GGMLType::F16 &&
         c.to != GGMLType::BF16 && c.to != GGMLType::F32)
       c.importance = true;
@@ -483,7 +582,7 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
     const int64_t heads = permutedHeads(src, c.sourceName), hd = heads ? rows / heads : 0;
     std::vector<float> importance;
     if (c.importance)
-      importance = cal->forWeight(c.sourceName)->importance();
+      importance = stats->forWeight(c.sourceName)->importance();
     if (auto pk = packed.find(c.sourceName); pk != packed.end()) {
       // Packed rows, in the output's row order (un-permuted for rotate-half sources).
       const int64_t rb = quantalgo::rowBytes(*c.intFormat, cols);
@@ -577,6 +676,7 @@ Error retargetModule(mlir::ModuleOp module, const QuantizeReport &report,
                   ctx, static_cast<qllm::GGMLFormat>(uint32_t(c.to))));
     w.getResult().setType(qllm::WeightType::get(ctx, c.shape, format));
     w.setName(c.name);
+    w.removeQuantizeToAttr(); // the plan is carried out
   });
   if (err)
     return err;
@@ -597,6 +697,10 @@ Error retargetModule(mlir::ModuleOp module, const QuantizeReport &report,
                         cfg.getRopeTheta().convertToDouble(), qllm::RopeStyle::interleaved,
                         cfg.getRopeScaling(), cfg.getNormEps().convertToDouble(),
                         cfg.getTiedEmbeddings()));
+  // Statistics were measured on the old weights.
+  module->removeAttr(qllm::QLlmDialect::kCalibrationAttrName);
+  if (report.foldOnly)
+    module->setAttr(qllm::QLlmDialect::kFoldedAttrName, mlir::StringAttr::get(ctx, report.method));
   module->setAttr("qllm.weights",
                   qllm::WeightFileAttr::get(ctx, written.path, "gguf", int64_t(written.size),
                                             written.fingerprint));

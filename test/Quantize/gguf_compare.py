@@ -65,25 +65,30 @@ def read(path):
     return kv, tensors
 
 
-ours_kv, ours = read(sys.argv[1])
-theirs_kv, theirs = read(sys.argv[2])
-bad = 0
-for name, (t, ne, blob) in theirs.items():
-    if name not in ours:
-        print(f"{name}: missing")
-        bad += 1
-        continue
-    ot, one, oblob = ours[name]
-    if (ot, one) != (t, ne):
-        print(f"{name}: type/dims {ot} {one} vs {t} {ne}")
-        bad += 1
-    elif oblob != blob:
-        diff = next(i for i in range(len(blob)) if blob[i] != oblob[i])
-        print(f"{name}: data differs from byte {diff} of {len(blob)}")
-        bad += 1
-for key in ("llama.block_count", "llama.embedding_length", "tokenizer.ggml.model"):
-    if ours_kv.get(key) != theirs_kv.get(key):
-        print(f"metadata {key}: {ours_kv.get(key)} vs {theirs_kv.get(key)}")
-        bad += 1
-print(f"{len(theirs) - bad} of {len(theirs)} tensors identical")
-sys.exit(1 if bad else 0)
+def main():
+    ours_kv, ours = read(sys.argv[1])
+    theirs_kv, theirs = read(sys.argv[2])
+    bad = 0
+    for name, (t, ne, blob) in theirs.items():
+        if name not in ours:
+            print(f"{name}: missing")
+            bad += 1
+            continue
+        ot, one, oblob = ours[name]
+        if (ot, one) != (t, ne):
+            print(f"{name}: type/dims {ot} {one} vs {t} {ne}")
+            bad += 1
+        elif oblob != blob:
+            diff = next(i for i in range(len(blob)) if blob[i] != oblob[i])
+            print(f"{name}: data differs from byte {diff} of {len(blob)}")
+            bad += 1
+    for key in ("llama.block_count", "llama.embedding_length", "tokenizer.ggml.model"):
+        if ours_kv.get(key) != theirs_kv.get(key):
+            print(f"metadata {key}: {ours_kv.get(key)} vs {theirs_kv.get(key)}")
+            bad += 1
+    print(f"{len(theirs) - bad} of {len(theirs)} tensors identical")
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()

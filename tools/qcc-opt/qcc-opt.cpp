@@ -14,12 +14,26 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/ADT/StringRef.h"
+
+#include <vector>
+
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   registry.insert<qcc::qllm::QLlmDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect,
                   mlir::tensor::TensorDialect>();
   mlir::registerTransformsPasses();
   qcc::registerQccPasses();
-  return mlir::asMainReturnCode(
-      mlir::MlirOptMain(argc, argv, "qcc-opt: qllm modules through MLIR passes\n", registry));
+  // qcc's passes report on whole modules (a model is thousands of lines): diagnostics do not
+  // print the operation unless asked to with --mlir-print-op-on-diagnostic.
+  std::vector<char *> args(argv, argv + argc);
+  bool given = false;
+  for (char *a : args)
+    given |= llvm::StringRef(a).contains("mlir-print-op-on-diagnostic");
+  static char quiet[] = "--mlir-print-op-on-diagnostic=false";
+  if (!given)
+    args.insert(args.begin() + 1, quiet);
+  return mlir::asMainReturnCode(mlir::MlirOptMain(int(args.size()), args.data(),
+                                                  "qcc-opt: qllm modules through MLIR passes\n",
+                                                  registry));
 }

@@ -8,6 +8,7 @@
 // nothing is left behind.
 //
 //===----------------------------------------------------------------------===//
+#include "qcc/Dialect/QLlm/QLlmOps.h"
 #include "qcc/Quant/Mixes.h"
 #include "qcc/Quantize/QuantizeModel.h"
 #include "qcc/Runtime/Kernels.h"
@@ -75,6 +76,29 @@ static cl::opt<std::string> reportPath("report", cl::desc("Write every tensor's 
   exit(1);
 }
 
+/// Errors about one tensor name its qllm.weight op and where it is, as an MLIR diagnostic would.
+[[noreturn]] static void dieOn(mlir::ModuleOp module, Error err) {
+  std::string msg;
+  handleAllErrors(
+      std::move(err),
+      [&](const TensorError &te) {
+        msg = te.tensor + ": " + te.message;
+        module.walk([&](qllm::WeightOp w) {
+          if (w.getName() != te.tensor)
+            return mlir::WalkResult::advance();
+          std::string where;
+          if (auto loc = dyn_cast<mlir::FileLineColLoc>(w.getLoc()))
+            where = formatv("{0}:{1}:{2}: ", loc.getFilename().getValue(), loc.getLine(),
+                            loc.getColumn())
+                        .str();
+          msg = where + "'qllm.weight' op " + msg;
+          return mlir::WalkResult::interrupt();
+        });
+      },
+      [&](const ErrorInfoBase &e) { msg = e.message(); });
+  die(msg);
+}
+
 static std::string absolute(StringRef p) {
   SmallString<256> s(p);
   sys::fs::make_absolute(s);
@@ -139,7 +163,7 @@ int main(int argc, char **argv) {
 
   auto report = quantizeModel(m, opts);
   if (!report)
-    die(toString(report.takeError()));
+    dieOn(*m.module, report.takeError());
   auto cleanup = [&](const Twine &msg) {
     sys::fs::remove(opts.ggufPath);
     die(msg);

@@ -46,8 +46,30 @@ struct QuantizeOptions {
   bool foldOnly = false;
   bool imatrix = false;  ///< Weight the quantizers by calibration importance (needs calibText).
   std::string calibText; ///< Calibration text file.
+  /// Statistics measured before (qllm-calibrate's file): used instead of running calibration.
+  /// calibText is then only needed for the budget's KL sensitivities.
+  const Calibration *calibration = nullptr;
+  /// The method's scales are already folded into the weights (qllm-fold-scales): SmoothQuant
+  /// only rounds, AWQ only searches the clipping.
+  bool scalesFolded = false;
   CalibrationOptions calib;
-  std::string ggufPath;  ///< The weight file to write (atomically).
+  /// The weight file to write (atomically). Empty: plan only — choose the formats (and, for a
+  /// budget, measure), write nothing.
+  std::string ggufPath;
+};
+// With none of mix, budget and method set, each qllm.weight's `quantize_to` attribute (set by
+// qllm-choose-bits) gives its format; integer formats are rounded to nearest.
+
+/// An error about one tensor: the passes report it on the qllm.weight op naming the tensor.
+class TensorError : public llvm::ErrorInfo<TensorError> {
+public:
+  static char ID;
+  TensorError(std::string tensor, std::string message)
+      : tensor(std::move(tensor)), message(std::move(message)) {}
+  void log(llvm::raw_ostream &os) const override { os << tensor << ": " << message; }
+  std::error_code convertToErrorCode() const override { return llvm::inconvertibleErrorCode(); }
+  std::string tensor;  ///< The name the module's qllm.weight uses.
+  std::string message; ///< The reason, without the tensor name.
 };
 
 struct TensorChoice {
@@ -72,6 +94,8 @@ struct QuantizeReport {
   int64_t calibrationTokens = 0;
   double seconds = 0;
   double predictedError = -1; ///< Budget mode: the solver's Σ error of the chosen mix.
+  /// Budget mode with calibration text: mean KL of the whole chosen mix on the same tokens.
+  double measuredError = -1;
   /// llama-quantize's count: 8 × bytes of all tensors ÷ their elements, norms included.
   double bitsPerWeight() const { return elements ? 8.0 * double(bytes) / double(elements) : 0; }
   double simulatedBitsPerWeight() const {

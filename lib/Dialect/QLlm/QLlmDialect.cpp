@@ -36,7 +36,14 @@ LogicalResult QLlmDialect::verifyOperationAttribute(Operation *op, NamedAttribut
     return expect(isa<WeightFileAttr>(attr.getValue()), "#qllm.weight_file");
   if (name == kTokenizerAttrName)
     return expect(isa<TokenizerAttr>(attr.getValue()), "#qllm.tokenizer");
+  if (name == kCalibrationAttrName)
+    return expect(isa<CalibrationFileAttr>(attr.getValue()), "#qllm.calibration");
+  if (name == kFoldedAttrName) {
+    auto str = dyn_cast<StringAttr>(attr.getValue());
+    return expect(str && llvm::is_contained({"awq", "smoothquant"}, str.getValue()),
+                  "string \"awq\" or \"smoothquant\"");
+  }
   return op->emitOpError("has unknown qllm attribute '")
          << name << "' (known: " << kConfigAttrName << ", " << kWeightsAttrName << ", "
-         << kTokenizerAttrName << ")";
+         << kTokenizerAttrName << ", " << kCalibrationAttrName << ", " << kFoldedAttrName << ")";
 }

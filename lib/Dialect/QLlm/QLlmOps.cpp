@@ -60,6 +60,12 @@ static std::string formatDims(ArrayRef<int64_t> dims) {
 LogicalResult WeightOp::verify() {
   if (getName().empty())
     return emitOpError("needs a non-empty tensor name");
+  if (std::optional<WeightFormatAttrInterface> to = getQuantizeTo()) {
+    // The planned format must be a valid type for this tensor: reuse the type's verifier.
+    ArrayRef<int64_t> shape = getType().getShape();
+    if (failed(WeightType::verify([&] { return emitOpError("quantize_to: "); }, shape, *to)))
+      return failure();
+  }
   return success();
 }
 

@@ -463,3 +463,38 @@ func.func private @f() attributes {qllm.tokenizer = #qllm.tokenizer<path = "t.bi
 
 // expected-error @+1 {{has unknown qllm attribute 'qllm.conifg'}}
 module attributes {qllm.conifg = 1} {}
+
+// -----
+
+// A planned format must fit the tensor's rows.
+func.func @quantize_to_row() {
+  // expected-error @+1 {{'qllm.weight' op quantize_to: row length 96 is not a multiple of the q4_K block size 256}}
+  %w = qllm.weight "w" {quantize_to = #qllm.ggml<q4_K>} : !qllm.weight<4x96, f32>
+  return
+}
+
+// -----
+
+func.func @quantize_to_group() {
+  // expected-error @+1 {{'qllm.weight' op quantize_to: row length 96 is not a multiple of the int4_g64_sym group size 64}}
+  %w = qllm.weight "w" {quantize_to = #qllm.int<bits = 4, group = 64, sym = true>} : !qllm.weight<4x96, f32>
+  return
+}
+
+// -----
+
+func.func @quantize_to_not_a_format() {
+  // expected-error @+1 {{attribute 'quantize_to' failed to satisfy constraint}}
+  %w = qllm.weight "w" {quantize_to = 4 : i32} : !qllm.weight<4x96, f32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'qllm.scales_folded' must be a string "awq" or "smoothquant"}}
+module attributes {qllm.scales_folded = "gptq"} {}
+
+// -----
+
+// expected-error @+1 {{'qllm.calibration' must be a #qllm.calibration}}
+module attributes {qllm.calibration = "m.calib.gguf"} {}

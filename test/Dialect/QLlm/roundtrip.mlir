@@ -155,3 +155,26 @@ module @variants {
     return %y : tensor<5x512xf32>
   }
 }
+
+// -----
+
+// Calibration statistics, folded scales and planned formats (qllm-calibrate, qllm-fold-scales,
+// qllm-choose-bits) round-trip.
+// CHECK-LABEL: module @planned attributes {
+// CHECK-SAME: qllm.calibration = #qllm.calibration<path = "m.calib.gguf", size = 100, fingerprint = "xxh3:01", weights = "xxh3:02", tokens = 4096>
+// CHECK-SAME: qllm.scales_folded = "awq"
+// CHECK: qllm.weight "a" {quantize_to = #qllm.ggml<q4_K>} : !qllm.weight<4x256, f32>
+// CHECK: qllm.weight "b" {quantize_to = #qllm.int<bits = 3, group = 128, sym = false>} : !qllm.weight<4x256, f32>
+// GENERIC-LABEL: "builtin.module"
+// GENERIC: "qllm.weight"() <{name = "a", quantize_to = #qllm.ggml<q4_K>}>
+module @planned attributes {
+  qllm.calibration = #qllm.calibration<path = "m.calib.gguf", size = 100, fingerprint = "xxh3:01",
+                                       weights = "xxh3:02", tokens = 4096>,
+  qllm.scales_folded = "awq"
+} {
+  func.func @f() {
+    %a = qllm.weight "a" {quantize_to = #qllm.ggml<q4_K>} : !qllm.weight<4x256, f32>
+    %b = qllm.weight "b" {quantize_to = #qllm.int<bits = 3, group = 128, sym = false>} : !qllm.weight<4x256, f32>
+    return
+  }
+}

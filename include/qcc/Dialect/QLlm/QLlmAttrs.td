@@ -287,4 +287,27 @@ def QLlm_TokenizerAttr : AttrDef<QLlm_Dialect, "Tokenizer"> {
   let genVerifyDecl = 1;
 }
 
+def QLlm_CalibrationFileAttr : AttrDef<QLlm_Dialect, "CalibrationFile"> {
+  let mnemonic = "calibration";
+  let summary = "calibration statistics of the model (module attribute `qllm.calibration`)";
+  let description = [{
+    ```mlir
+    #qllm.calibration<path = "/tmp/model.calib.gguf", size = 181344,
+                      fingerprint = "xxh3:...", weights = "xxh3:...", tokens = 4096>
+    ```
+
+    Written by `qllm-calibrate`: a GGUF holding, per input of the model's linears, Σx² and the
+    token count (llama.cpp's imatrix tensors `<weight>.in_sum2` / `<weight>.counts`), Σ|x| and
+    max|x| per channel, and optionally XᵀX and sample rows. `size` and `fingerprint` are the
+    statistics file's; `weights` is the fingerprint of the weight file they were measured on
+    (passes refuse statistics of other weights); `tokens` the calibration tokens seen.
+  }];
+  let parameters = (ins StringRefParameter<"path of the statistics file">:$path,
+                        QLlm_Int<"file size in bytes">:$size,
+                        StringRefParameter<"content hash of the statistics file">:$fingerprint,
+                        StringRefParameter<"content hash of the weights measured">:$weights,
+                        QLlm_Int<"calibration tokens">:$tokens);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
 #endif // QCC_DIALECT_QLLM_QLLMATTRS_TD

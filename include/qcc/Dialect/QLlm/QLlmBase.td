@@ -44,6 +44,9 @@ def QLlm_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kConfigAttrName = "qllm.config";
     static constexpr ::llvm::StringLiteral kWeightsAttrName = "qllm.weights";
     static constexpr ::llvm::StringLiteral kTokenizerAttrName = "qllm.tokenizer";
+    static constexpr ::llvm::StringLiteral kCalibrationAttrName = "qllm.calibration";
+    /// "awq" or "smoothquant": that method's scales are already folded into the weights.
+    static constexpr ::llvm::StringLiteral kFoldedAttrName = "qllm.scales_folded";
 
   private:
     // Defined next to the generated storage classes (QLlmAttrs.cpp, QLlmTypes.cpp).

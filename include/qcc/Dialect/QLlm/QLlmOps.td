@@ -25,8 +25,19 @@ def QLlm_WeightOp : QLlm_Op<"weight", [Pure,
     container spells it). The content is never copied into the IR; it is bound when the module
     is loaded, where the format and shape are checked against the file. Several ops may name the
     same tensor (e.g. tied embeddings); it is one tensor.
+
+    The optional `quantize_to` is a plan, not a fact: the format `qllm-choose-bits` chose for
+    this tensor, which `qllm-quantize` (run without a mode) then writes and puts into the type:
+
+    ```mlir
+    %w = qllm.weight "blk.0.ffn_down.weight" {quantize_to = #qllm.ggml<q6_K>}
+           : !qllm.weight<256x768, f32>
+    ```
+
+    It must be a weight format (`#qllm.ggml<...>`, `#qllm.int<...>`) valid for the tensor's
+    row length.
   }];
-  let arguments = (ins StrAttr:$name);
+  let arguments = (ins StrAttr:$name, OptionalAttr<QLlm_WeightFormatAttrInterface>:$quantize_to);
   let results = (outs QLlm_WeightType:$result);
   let assemblyFormat = "$name attr-dict `:` qualified(type($result))";
   let hasVerifier = 1;
