@@ -1,0 +1,156 @@
+//===- gemv-bench.cpp - cold-cache 4-bit GEMV bandwidth (a benchmark, not a test) ===//
+//
+// Times the AOT Halide decode GEMVs y[4096] = W[4096, 4096] · x for q4_0 and qcc's int4 g128
+// asymmetric rows (the fixed-shape kernels built in lib/Codegen/Kernels) with a cold cache:
+// before every run a 256 MB buffer is written, which evicts the weights from all cache levels.
+// Reports GB/s of weight bytes read and its ratio to a STREAM-like read bandwidth measured in
+// the same process (a parallel sum over a separate 256 MB array, one thread per core, like
+// Halide's thread pool). Usage: gemv-bench [reps]
+//
+//===----------------------------------------------------------------------===//
+#include "qcc/Quant/GGMLFormats.h"
+#include "qcc/QuantAlgo/IntGroup.h"
+
+#include "qcc_test_gemv_int4_g128_asym_4096.h"
+#include "qcc_test_gemv_q4_0_4096.h"
+
+#include "HalideBuffer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <thread>
+#include <vector>
+
+using Clock = std::chrono::steady_clock;
+using Halide::Runtime::Buffer;
+
+namespace {
+
+constexpr int kDim = 4096;
+constexpr size_t kFlushBytes = size_t(256) << 20;
+
+double seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+/// Writes every cache line of a 256 MB buffer: the weights leave L1/L2/L3.
+void flushCaches(std::vector<uint8_t> &flush, uint8_t value) {
+  for (size_t k = 0; k < flush.size(); k += 64)
+    flush[k] = value;
+}
+
+/// STREAM-like read: parallel sum of a 256 MB array of uint64, best of `reps` runs, in GB/s.
+double readBandwidth(int reps) {
+  const size_t n = kFlushBytes / sizeof(uint64_t);
+  std::vector<uint64_t> data(n);
+  for (size_t k = 0; k < n; ++k)
+    data[k] = k;
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<uint64_t> sums(threads);
+  double best = 1e30;
+  for (int rep = 0; rep < reps; ++rep) {
+    auto t0 = Clock::now();
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        const size_t lo = n * t / threads, hi = n * (t + 1) / threads;
+        uint64_t acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        size_t k = lo;
+        for (; k + 8 <= hi; k += 8)
+          for (int j = 0; j < 8; ++j)
+            acc[j] += data[k + j];
+        for (; k < hi; ++k)
+          acc[0] += data[k];
+        uint64_t s = 0;
+        for (uint64_t a : acc)
+          s += a;
+        sums[t] = s;
+      });
+    for (std::thread &th : pool)
+      th.join();
+    best = std::min(best, seconds(t0, Clock::now()));
+  }
+  uint64_t check = 0;
+  for (uint64_t s : sums)
+    check += s;
+  if (check != uint64_t(n) * (n - 1) / 2)
+    std::fprintf(stderr, "read check failed\n");
+  return double(kFlushBytes) / best / 1e9;
+}
+
+struct Result {
+  double medianGBs, bestGBs;
+};
+
+using GemvFn = int (*)(halide_buffer_t *, halide_buffer_t *, halide_buffer_t *);
+
+Result timeGemv(GemvFn fn, std::vector<uint8_t> &weights, int64_t rowBytes,
+                std::vector<uint8_t> &flush, int reps) {
+  std::vector<float> x(kDim), y(kDim);
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist;
+  for (float &v : x)
+    v = dist(rng);
+  Buffer<float> xb(x.data(), kDim, 1), yb(y.data(), kDim, 1);
+  Buffer<uint8_t> wb(weights.data(), int(rowBytes), kDim);
+  if (fn(xb, wb, yb) != 0) // warm-up: starts Halide's thread pool
+    std::exit(1);
+  std::vector<double> times;
+  for (int rep = 0; rep < reps; ++rep) {
+    flushCaches(flush, uint8_t(rep));
+    auto t0 = Clock::now();
+    fn(xb, wb, yb);
+    times.push_back(seconds(t0, Clock::now()));
+  }
+  std::sort(times.begin(), times.end());
+  const double bytes = double(weights.size());
+  return {bytes / times[times.size() / 2] / 1e9, bytes / times.front() / 1e9};
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  const int reps = argc > 1 ? std::max(1, std::atoi(argv[1])) : 30;
+  std::vector<float> w(size_t(kDim) * kDim);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0.0f, 0.05f);
+  for (float &v : w)
+    v = dist(rng);
+
+  const int64_t q4RowBytes = qcc::rowBytes(qcc::GGMLType::Q4_0, kDim);
+  std::vector<uint8_t> q4(size_t(q4RowBytes) * kDim);
+  if (auto err = qcc::quantizeRows(qcc::GGMLType::Q4_0, w.data(), q4.data(), kDim, kDim)) {
+    llvm::consumeError(std::move(err));
+    return 1;
+  }
+  qcc::quantalgo::IntGroupFormat int4;
+  int4.bits = 4;
+  int4.groupSize = 128;
+  int4.symmetric = false;
+  const int64_t intRowBytes = qcc::quantalgo::rowBytes(int4, kDim);
+  std::vector<uint8_t> packed(size_t(intRowBytes) * kDim);
+  qcc::quantalgo::quantizeMatrixRTN(int4, w.data(), kDim, kDim, packed.data());
+
+  std::vector<uint8_t> flush(kFlushBytes, 1);
+  const double stream = readBandwidth(5);
+  std::printf("threads: %u, STREAM-like read (256 MB, best of 5): %.2f GB/s\n",
+              std::max(1u, std::thread::hardware_concurrency()), stream);
+  struct {
+    const char *name;
+    GemvFn fn;
+    std::vector<uint8_t> *bytes;
+    int64_t rowBytes;
+  } cases[] = {{"q4_0", qcc_test_gemv_q4_0_4096, &q4, q4RowBytes},
+               {"int4_g128_asym", qcc_test_gemv_int4_g128_asym_4096, &packed, intRowBytes}};
+  for (auto &c : cases) {
+    Result r = timeGemv(c.fn, *c.bytes, c.rowBytes, flush, reps);
+    std::printf("%-15s 4096x4096 cold, %5.2f MB weights: median %.2f GB/s (%.0f%% of read bw), "
+                "best %.2f GB/s (%.0f%%)\n",
+                c.name, double(c.bytes->size()) / 1e6, r.medianGBs, 100 * r.medianGBs / stream,
+                r.bestGBs, 100 * r.bestGBs / stream);
+  }
+  return 0;
+}

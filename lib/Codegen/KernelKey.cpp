@@ -1,0 +1,107 @@
+//===- KernelKey.cpp - names and cache keys of the generated Halide kernels -===//
+#include "qcc/Codegen/KernelKey.h"
+
+#include <cctype>
+
+namespace qcc::codegen {
+
+std::string KernelKey::generatorName() const {
+  switch (op) {
+  case KernelOp::MatMul:
+    return "qcc_matmul";
+  case KernelOp::RmsNorm:
+    return "qcc_rms_norm";
+  case KernelOp::SwiGlu:
+    return "qcc_swiglu";
+  }
+  return "";
+}
+
+std::vector<std::string> KernelKey::generatorParams() const {
+  std::vector<std::string> params;
+  auto add = [&](const char *name, int64_t v) {
+    if (v > 0)
+      params.push_back(std::string(name) + "=" + std::to_string(v));
+  };
+  switch (op) {
+  case KernelOp::MatMul:
+    params.push_back("format=" + format);
+    add("rows", rows);
+    add("cols", cols);
+    add("batch", batch);
+    break;
+  case KernelOp::RmsNorm:
+    add("dim", cols);
+    break;
+  case KernelOp::SwiGlu:
+    break;
+  }
+  return params;
+}
+
+std::string KernelKey::cacheKey() const {
+  std::string key = generatorName();
+  for (const std::string &p : generatorParams())
+    key += ":" + p;
+  return key + "@" + target;
+}
+
+std::string KernelKey::functionName() const {
+  std::string name = generatorName();
+  auto extent = [](int64_t v) { return v > 0 ? std::to_string(v) : std::string("d"); };
+  switch (op) {
+  case KernelOp::MatMul:
+    name += "_" + format + "_r" + extent(rows) + "_c" + extent(cols) + "_b" + extent(batch);
+    break;
+  case KernelOp::RmsNorm:
+    name += "_c" + extent(cols);
+    break;
+  case KernelOp::SwiGlu:
+    break;
+  }
+  name += "_" + target;
+  for (char &c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)))
+      c = '_';
+  return name;
+}
+
+std::vector<std::string> KernelKey::generatorCommand(const std::string &generatorPath,
+                                                     const std::string &outDir) const {
+  std::vector<std::string> cmd = {generatorPath, "-g", generatorName(), "-f", functionName(),
+                                  "-o", outDir, "-e", "static_library,c_header",
+                                  "target=" + target};
+  for (const std::string &p : generatorParams())
+    cmd.push_back(p);
+  return cmd;
+}
+
+std::optional<std::string>
+matmulFormatName(GGMLType type, const std::optional<quantalgo::IntGroupFormat> &intFormat) {
+  if (intFormat) {
+    if (intFormat->bits != 2 && intFormat->bits != 4 && intFormat->bits != 8)
+      return std::nullopt;
+    int64_t chunk = 16 * 8 / intFormat->bits; // values per 16-byte step (WeightDecoders.cpp)
+    if (intFormat->groupSize % chunk != 0)
+      return std::nullopt;
+    return "int" + std::to_string(intFormat->bits) + "_g" + std::to_string(intFormat->groupSize) +
+           (intFormat->symmetric ? "_sym" : "_asym");
+  }
+  switch (type) {
+  case GGMLType::F32:
+  case GGMLType::F16:
+  case GGMLType::BF16:
+  case GGMLType::Q8_0:
+  case GGMLType::Q4_0:
+  case GGMLType::Q4_1:
+  case GGMLType::Q5_0:
+  case GGMLType::Q5_1:
+  case GGMLType::Q4_K:
+  case GGMLType::Q6_K:
+    return std::string(lookupFormat(type)->name);
+  default:
+    return std::nullopt;
+  }
+}
+
+} // namespace qcc::codegen
