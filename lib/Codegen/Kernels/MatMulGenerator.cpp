@@ -140,7 +140,7 @@ private:
     else
       partial.update().reorder(j, rd.x, rd.y).vectorize(j);
     // Few steps per block (K-quants: 2 or 4): unroll them so the scale selects fold away.
-    if (const int64_t *steps = Internal::as_const_int(dec.steps(nCols)))
+    if (const int64_t *steps = Internal::as_const_int(Internal::simplify(dec.steps(nCols))))
       if (*steps > 1 && *steps <= 8)
         partial.update().unroll(rd.x);
   }
