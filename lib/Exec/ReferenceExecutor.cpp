@@ -37,7 +37,7 @@ struct ReferenceExecutor::Step {
   std::vector<unsigned> in;     ///< Activation operands (value ids).
   unsigned out = 0;             ///< Result value id.
   int64_t features = 0;         ///< Result feature dim.
-  unsigned weight = ~0u;        ///< Weight index (embed, linear).
+  unsigned weight = ~0u;        ///< Weight index (embed, linear; norm, rope: only listed).
   std::vector<float> gamma;     ///< RMSNorm weight, dequantized.
   float eps = 0;
   rt::RopeParams rope;
@@ -153,6 +153,7 @@ Expected<std::unique_ptr<ReferenceExecutor>> ReferenceExecutor::create(ModuleOp 
       auto w = bindWeight(op.getOperand(1), &op);
       if (!w)
         return w.takeError();
+      s.weight = *w; // gamma is read here, once: overrides do not reach norms
       s.gamma = rt::dequantizeAll(ex->weights_[*w]);
       s.eps = float(n.getEps().convertToDouble());
     } else if (auto lin = dyn_cast<LinearOp>(op)) {
@@ -174,6 +175,7 @@ Expected<std::unique_ptr<ReferenceExecutor>> ReferenceExecutor::create(ModuleOp 
         auto w = bindWeight(ff, &op);
         if (!w)
           return w.takeError();
+        s.weight = *w;
         s.rope.freqFactors = rt::dequantizeAll(ex->weights_[*w]);
       }
       if (RopeScalingAttr sc = r.getScalingAttr()) {
@@ -225,7 +227,76 @@ Expected<std::unique_ptr<ReferenceExecutor>> ReferenceExecutor::create(ModuleOp 
   for (unsigned v = 3; v < last.size(); ++v)
     if (last[v] >= 0 && ex->steps_[last[v]].kind != Step::Return)
       ex->steps_[last[v]].freeAfter.push_back(v);
+  ex->buildStages(ids.size());
   return std::move(ex);
+}
+
+void ReferenceExecutor::buildStages(size_t numValues) {
+  // live[i]: activations defined at or before step i and read after it. Values 0..2 are the
+  // function's arguments (tokens, pos, cache), which steps read directly, not through `in`.
+  const size_t n = steps_.size();
+  std::vector<int> def(numValues, -1), last(numValues, -1);
+  for (size_t i = 0; i < n; ++i) {
+    if (steps_[i].kind != Step::Return)
+      def[steps_[i].out] = int(i);
+    for (unsigned v : steps_[i].in)
+      last[v] = std::max(last[v], int(i));
+  }
+  std::vector<int> delta(n + 1, 0); // live count after step i = Σ_{j<=i} delta[j]
+  std::vector<unsigned> anyLive(n, ~0u);
+  for (unsigned v = 3; v < numValues; ++v)
+    if (def[v] >= 0 && last[v] > def[v]) {
+      ++delta[def[v]];
+      --delta[last[v]];
+    }
+  std::vector<size_t> cuts; // a cut after step i: the next stage starts at i + 1
+  int live = 0;
+  bool linearSinceCut = false;
+  for (size_t i = 0; i + 1 < n; ++i) {
+    live += delta[i];
+    linearSinceCut |= steps_[i].kind == Step::Linear;
+    if (live == 1 && linearSinceCut) {
+      cuts.push_back(i + 1);
+      linearSinceCut = false;
+    }
+  }
+  // A tail without a linear (the final norm's stage has one, a lone return has none) joins the
+  // stage before it.
+  bool tailLinear = false;
+  for (size_t i = cuts.empty() ? 0 : cuts.back(); i < n; ++i)
+    tailLinear |= steps_[i].kind == Step::Linear;
+  if (!tailLinear && !cuts.empty())
+    cuts.pop_back();
+  // The single value live across a cut: the one defined before it and read at or after it.
+  auto liveAcross = [&](size_t cut) {
+    for (unsigned v = 3; v < numValues; ++v)
+      if (def[v] >= 0 && size_t(def[v]) < cut && last[v] >= int(cut))
+        return v;
+    return ~0u;
+  };
+  std::vector<std::string> nameOf(weights_.size());
+  for (const auto &e : weightsByName_)
+    for (unsigned i : e.second)
+      nameOf[i] = e.getKey().str();
+  size_t begin = 0;
+  cuts.push_back(n);
+  for (size_t c : cuts) {
+    Stage st;
+    st.begin = begin;
+    st.end = c;
+    st.input = begin == 0 ? ~0u : liveAcross(begin);
+    st.inFeatures = begin == 0 ? 0 : steps_[def[st.input]].features;
+    st.output = c == n ? steps_[n - 1].in[0] : liveAcross(c);
+    for (size_t i = begin; i < c; ++i) {
+      if (steps_[i].kind == Step::Linear)
+        st.linears.push_back(steps_[i].op);
+      if (steps_[i].weight != ~0u &&
+          llvm::find(st.weights, nameOf[steps_[i].weight]) == st.weights.end())
+        st.weights.push_back(nameOf[steps_[i].weight]);
+    }
+    stages_.push_back(std::move(st));
+    begin = c;
+  }
 }
 
 Error ReferenceExecutor::overrideWeight(StringRef name, const rt::WeightView &view) {
@@ -257,30 +328,69 @@ Error ReferenceExecutor::reset(int64_t batch) {
   return Error::success();
 }
 
-Error ReferenceExecutor::forward(ArrayRef<int32_t> tokens, int64_t B, int64_t T, int64_t pos,
-                                 std::vector<float> &logits) {
-  auto fail = [](const Twine &m) { return createStringError(inconvertibleErrorCode(), m); };
+Error ReferenceExecutor::checkRun(StringRef what, ArrayRef<int32_t> tokens, int64_t B,
+                                  int64_t T, int64_t pos) const {
+  auto fail = [&](const Twine &m) {
+    return createStringError(inconvertibleErrorCode(), what + ": " + m);
+  };
   if (B <= 0 || T <= 0 || int64_t(tokens.size()) != B * T)
-    return fail("forward: expected " + Twine(B) + " x " + Twine(T) + " tokens, got " +
+    return fail("expected " + Twine(B) + " x " + Twine(T) + " tokens, got " +
                 Twine(tokens.size()));
   if (B > cache_.batch())
-    return fail("forward: batch " + Twine(B) + " exceeds the " + Twine(cache_.batch()) +
+    return fail("batch " + Twine(B) + " exceeds the " + Twine(cache_.batch()) +
                 " sequences of the last reset");
   if (pos < 0 || pos + T > cache_.maxSeq())
-    return fail("forward: positions " + Twine(pos) + ".." + Twine(pos + T - 1) +
+    return fail("positions " + Twine(pos) + ".." + Twine(pos + T - 1) +
                 " exceed the context of " + Twine(cache_.maxSeq()));
   for (int32_t t : tokens)
     if (t < 0 || t >= vocab_)
-      return fail("forward: token id " + Twine(t) + " is outside the vocabulary of " +
-                  Twine(vocab_));
-  const int64_t N = B * T;
+      return fail("token id " + Twine(t) + " is outside the vocabulary of " + Twine(vocab_));
+  return Error::success();
+}
+
+Error ReferenceExecutor::forward(ArrayRef<int32_t> tokens, int64_t B, int64_t T, int64_t pos,
+                                 std::vector<float> &logits) {
+  if (Error e = checkRun("forward", tokens, B, T, pos))
+    return e;
   std::vector<std::vector<float>> vals;
+  runSteps(0, steps_.size(), tokens, B, T, pos, vals, logits);
+  return Error::success();
+}
+
+Error ReferenceExecutor::runStage(size_t stage, ArrayRef<int32_t> tokens, int64_t B, int64_t T,
+                                  std::vector<float> &hidden) {
+  if (stage >= stages_.size())
+    return createStringError(inconvertibleErrorCode(), "runStage: no stage %zu of %zu", stage,
+                             stages_.size());
+  if (Error e = checkRun("runStage", tokens, B, T, 0))
+    return e;
+  const Stage &st = stages_[stage];
+  std::vector<std::vector<float>> vals;
+  if (st.input != ~0u) {
+    if (int64_t(hidden.size()) != B * T * st.inFeatures)
+      return createStringError(inconvertibleErrorCode(),
+                               "runStage: stage %zu expects %lld x %lld floats, got %zu", stage,
+                               (long long)(B * T), (long long)st.inFeatures, hidden.size());
+    vals.resize(st.input + 1);
+    vals[st.input] = std::move(hidden);
+  }
+  std::vector<float> result;
+  runSteps(st.begin, st.end, tokens, B, T, 0, vals, result);
+  hidden = st.end == steps_.size() ? std::move(result) : std::move(vals[st.output]);
+  return Error::success();
+}
+
+void ReferenceExecutor::runSteps(size_t begin, size_t end, ArrayRef<int32_t> tokens, int64_t B,
+                                 int64_t T, int64_t pos, std::vector<std::vector<float>> &vals,
+                                 std::vector<float> &logits) {
+  const int64_t N = B * T;
   auto buf = [&](unsigned v) -> std::vector<float> & {
     if (v >= vals.size())
       vals.resize(v + 1);
     return vals[v];
   };
-  for (Step &s : steps_) {
+  for (size_t i = begin; i < end; ++i) {
+    Step &s = steps_[i];
     std::vector<float> *out = s.kind == Step::Return ? nullptr : &buf(s.out);
     if (out)
       out->resize(size_t(N * s.features));
@@ -323,7 +433,6 @@ Error ReferenceExecutor::forward(ArrayRef<int32_t> tokens, int64_t B, int64_t T,
     for (unsigned v : s.freeAfter)
       std::vector<float>().swap(vals[v]);
   }
-  return Error::success();
 }
 
 Expected<LoadedModel> loadModel(StringRef path, bool withTokenizer) {

@@ -9,6 +9,17 @@
 // Windows follow GPTQ's data loader: `samples` windows of `seqlen` tokens at random offsets of
 // the tokenized calibration text (std::mt19937 seeded with `seed`), each scored from position 0.
 //
+// Two drivers give the same statistics (bit for bit: same windows, same batches, same kernels,
+// same accumulation order per record):
+//   * run(): the whole model per batch of windows. Holds every record at once, so with XᵀX
+//     it needs Σ cols² · 8 bytes over all linear inputs (≈ 66 GB for a Llama-3-8B shape).
+//   * runStreaming(): stage by stage (ReferenceExecutor::numStages): all windows go through
+//     stage 0, then stage 1, ..., keeping the live hidden states of all windows (input and
+//     output of the current stage: 2 · samples · seqlen · dim floats) and the statistics. XᵀX
+//     exists only while its stage is current: a callback after each stage may use it, release
+//     it, override weights in the executor and ask for the stage to be re-run so the next stage
+//     reads the outputs of the modified stage (GPTQ's sequential quantization).
+//
 //===----------------------------------------------------------------------===//
 #ifndef QCC_EXEC_CALIBRATION_H
 #define QCC_EXEC_CALIBRATION_H
@@ -16,6 +27,8 @@
 #include "qcc/Exec/ReferenceExecutor.h"
 
 #include "llvm/ADT/StringMap.h"
+
+#include <functional>
 
 namespace qcc {
 
@@ -46,6 +59,31 @@ public:
   static llvm::Expected<std::unique_ptr<Calibration>>
   run(ReferenceExecutor &ex, llvm::ArrayRef<int32_t> tokens, const CalibrationOptions &opts);
 
+  /// Called once per stage when its statistics are complete (XᵀX mirrored); `stage` indexes
+  /// ReferenceExecutor's stages. An error stops the run.
+  using StageCallback = std::function<llvm::Error(size_t stage, Calibration &cal)>;
+  /// The streaming driver (see the file comment). Without a callback, or one that releases
+  /// nothing, the result equals run()'s.
+  static llvm::Expected<std::unique_ptr<Calibration>>
+  runStreaming(ReferenceExecutor &ex, llvm::ArrayRef<int32_t> tokens,
+               const CalibrationOptions &opts, StageCallback onStage = nullptr);
+
+  /// During a callback: the weight tensor names of the current stage's linears.
+  llvm::ArrayRef<std::string> stageLinearWeights() const { return stageWeights_; }
+  /// Weight `weightName` no longer needs its XᵀX; the record's matrix is freed once every
+  /// weight reading that input (e.g. q, k and v) has released it.
+  void releaseXtX(llvm::StringRef weightName);
+  /// During a callback: run the current stage again before the next one, without recording,
+  /// with the executor's weights as they are then (e.g. overridden by quantized ones), so the
+  /// next stage's inputs come from the modified stage.
+  void rerunStage() { rerun_ = true; }
+
+  /// Bytes held by the statistics now (all records, XᵀX and sample rows included).
+  uint64_t statsBytes() const;
+  /// runStreaming: the most bytes held at once by statistics and hidden states (measured when
+  /// a stage's statistics are complete, before its callback). run(): the statistics' bytes.
+  uint64_t peakBytes() const { return peakBytes_; }
+
   /// The statistics of the input of the linear whose weight tensor is `weightName`; null if no
   /// linear uses that weight (e.g. the embedding table of an untied model).
   const LinearInputStats *forWeight(llvm::StringRef weightName) const;
@@ -68,6 +106,16 @@ private:
   std::vector<LinearInputStats> stats_;
   llvm::StringMap<size_t> byWeight_;
   int64_t tokensSeen_ = 0;
+  /// Records x (the input of `linear`) in its input's record.
+  void observe(mlir::Operation *linear, const float *x, int64_t n, int64_t cols,
+               const CalibrationOptions &opts);
+  llvm::DenseMap<mlir::Value, size_t> byInput_;
+  std::vector<size_t> stageRecords_; ///< Records the current stage touched.
+  // Streaming state.
+  std::vector<std::string> stageWeights_;
+  llvm::StringMap<bool> released_; ///< Weights that released their record's XᵀX.
+  bool rerun_ = false;
+  uint64_t peakBytes_ = 0;
 };
 
 } // namespace qcc

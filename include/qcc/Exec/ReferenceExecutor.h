@@ -72,9 +72,45 @@ public:
   llvm::Error overrideWeight(llvm::StringRef name, const rt::WeightView &view);
   void restoreWeight(llvm::StringRef name);
 
+  /// Staged execution (streaming calibration, sequential GPTQ). @forward's steps are cut where
+  /// exactly one activation is live (found by liveness over the step list: in a llama these are
+  /// the residual adds); a cut is kept only if both sides contain a linear, so the embedding
+  /// joins the first block and the final norm the output linear. Stage s maps the live value of
+  /// cut s-1 (for stage 0: the tokens) to the live value of cut s (for the last stage: the
+  /// logits). Running all stages in order computes exactly what forward(pos = 0) computes.
+  size_t numStages() const { return stages_.size(); }
+  /// The qllm.linear ops of stage `s`, in execution order.
+  llvm::ArrayRef<mlir::Operation *> stageLinears(size_t s) const { return stages_[s].linears; }
+  /// Names of every weight tensor the steps of stage `s` read (embeddings, norms, linears, rope
+  /// factors), each once, in order of first use.
+  llvm::ArrayRef<std::string> stageWeights(size_t s) const { return stages_[s].weights; }
+  /// Runs stage `s` for B whole sequences of T tokens from position 0. `hidden` holds the stage's
+  /// input ([B·T, features], ignored for stage 0, which reads `tokens`) and receives its output.
+  /// Like forward, it needs reset(b) with b >= B and a cache of at least T positions; the
+  /// attention of the stage (re)writes its layers' cache positions 0..T-1. The linear observer
+  /// sees the stage's linears.
+  llvm::Error runStage(size_t s, llvm::ArrayRef<int32_t> tokens, int64_t B, int64_t T,
+                       std::vector<float> &hidden);
+
 private:
   ReferenceExecutor() = default;
   struct Step;
+  struct Stage {
+    size_t begin = 0, end = 0; ///< Steps [begin, end).
+    unsigned input = ~0u;      ///< Live value id entering (~0u for stage 0).
+    int64_t inFeatures = 0;    ///< Its feature dim.
+    unsigned output = ~0u;     ///< Live value id leaving (the Return operand for the last).
+    std::vector<mlir::Operation *> linears;
+    std::vector<std::string> weights;
+  };
+  llvm::Error checkRun(llvm::StringRef what, llvm::ArrayRef<int32_t> tokens, int64_t B,
+                       int64_t T, int64_t pos) const;
+  /// Runs steps [begin, end) over value buffers `vals` (freeing values after their last use);
+  /// a Return step moves its operand into `result`.
+  void runSteps(size_t begin, size_t end, llvm::ArrayRef<int32_t> tokens, int64_t B, int64_t T,
+                int64_t pos, std::vector<std::vector<float>> &vals, std::vector<float> &result);
+  void buildStages(size_t numValues);
+  std::vector<Stage> stages_;
   mlir::func::FuncOp forward_;
   std::vector<Step> steps_;
   llvm::DenseMap<mlir::Value, unsigned> weightIndex_;
