@@ -1,7 +1,8 @@
 //===- gemv-bench.cpp - cold-cache 4-bit GEMV bandwidth (a benchmark, not a test) ===//
 //
-// Times the AOT Halide decode GEMVs y[4096] = W[4096, 4096] · x for q4_0 and qcc's int4 g128
-// asymmetric rows (the fixed-shape kernels built in lib/Codegen/Kernels) with a cold cache:
+// Times the AOT Halide decode GEMVs y[4096] = W[4096, 4096] · x for q4_0, q4_K, q3_K, qcc's int4
+// and int3 g128 asymmetric rows and W8A8 (int8_g0_sym weights, int8 per-token activations)
+// (the fixed-shape kernels built in lib/Codegen/Kernels) with a cold cache:
 // before every run a 256 MB buffer is written, which evicts the weights from all cache levels.
 // Reports GB/s of weight bytes read and its ratio to a STREAM-like read bandwidth measured in
 // the same process (a parallel sum over a separate 256 MB array, one thread per core, like
@@ -11,8 +12,12 @@
 #include "qcc/Quant/GGMLFormats.h"
 #include "qcc/QuantAlgo/IntGroup.h"
 
+#include "qcc_test_gemv_int3_g128_asym_4096.h"
 #include "qcc_test_gemv_int4_g128_asym_4096.h"
+#include "qcc_test_gemv_q3_k_4096.h"
 #include "qcc_test_gemv_q4_0_4096.h"
+#include "qcc_test_gemv_q4_k_4096.h"
+#include "qcc_test_gemv_w8a8_4096.h"
 
 #include "HalideBuffer.h"
 
@@ -120,19 +125,35 @@ int main(int argc, char **argv) {
   for (float &v : w)
     v = dist(rng);
 
-  const int64_t q4RowBytes = qcc::rowBytes(qcc::GGMLType::Q4_0, kDim);
-  std::vector<uint8_t> q4(size_t(q4RowBytes) * kDim);
-  if (auto err = qcc::quantizeRows(qcc::GGMLType::Q4_0, w.data(), q4.data(), kDim, kDim)) {
-    llvm::consumeError(std::move(err));
-    return 1;
-  }
-  qcc::quantalgo::IntGroupFormat int4;
-  int4.bits = 4;
-  int4.groupSize = 128;
-  int4.symmetric = false;
-  const int64_t intRowBytes = qcc::quantalgo::rowBytes(int4, kDim);
-  std::vector<uint8_t> packed(size_t(intRowBytes) * kDim);
-  qcc::quantalgo::quantizeMatrixRTN(int4, w.data(), kDim, kDim, packed.data());
+  struct Weights {
+    std::vector<uint8_t> bytes;
+    int64_t rowBytes = 0;
+  };
+  auto ggml = [&](qcc::GGMLType type) {
+    Weights q;
+    q.rowBytes = qcc::rowBytes(type, kDim);
+    q.bytes.resize(size_t(q.rowBytes) * kDim);
+    if (auto err = qcc::quantizeRows(type, w.data(), q.bytes.data(), kDim, kDim)) {
+      llvm::consumeError(std::move(err));
+      std::exit(1);
+    }
+    return q;
+  };
+  auto intGroups = [&](int bits, int64_t group, bool symmetric) {
+    qcc::quantalgo::IntGroupFormat f;
+    f.bits = bits;
+    f.groupSize = group;
+    f.symmetric = symmetric;
+    Weights q;
+    q.rowBytes = qcc::quantalgo::rowBytes(f, kDim);
+    q.bytes.resize(size_t(q.rowBytes) * kDim);
+    qcc::quantalgo::quantizeMatrixRTN(f, w.data(), kDim, kDim, q.bytes.data());
+    return q;
+  };
+  Weights q4 = ggml(qcc::GGMLType::Q4_0), q4k = ggml(qcc::GGMLType::Q4_K),
+          q3k = ggml(qcc::GGMLType::Q3_K);
+  Weights int4 = intGroups(4, 128, false), int3 = intGroups(3, 128, false),
+          int8 = intGroups(8, 0, true);
 
   std::vector<uint8_t> flush(kFlushBytes, 1);
   const double stream = readBandwidth(5);
@@ -141,16 +162,19 @@ int main(int argc, char **argv) {
   struct {
     const char *name;
     GemvFn fn;
-    std::vector<uint8_t> *bytes;
-    int64_t rowBytes;
-  } cases[] = {{"q4_0", qcc_test_gemv_q4_0_4096, &q4, q4RowBytes},
-               {"int4_g128_asym", qcc_test_gemv_int4_g128_asym_4096, &packed, intRowBytes}};
+    Weights *weights;
+  } cases[] = {{"q4_0", qcc_test_gemv_q4_0_4096, &q4},
+               {"q4_K", qcc_test_gemv_q4_k_4096, &q4k},
+               {"q3_K", qcc_test_gemv_q3_k_4096, &q3k},
+               {"int4_g128_asym", qcc_test_gemv_int4_g128_asym_4096, &int4},
+               {"int3_g128_asym", qcc_test_gemv_int3_g128_asym_4096, &int3},
+               {"w8a8 (int8_g0)", qcc_test_gemv_w8a8_4096, &int8}};
   for (auto &c : cases) {
-    Result r = timeGemv(c.fn, *c.bytes, c.rowBytes, flush, reps);
+    Result r = timeGemv(c.fn, c.weights->bytes, c.weights->rowBytes, flush, reps);
     std::printf("%-15s 4096x4096 cold, %5.2f MB weights: median %.2f GB/s (%.0f%% of read bw), "
                 "best %.2f GB/s (%.0f%%)\n",
-                c.name, double(c.bytes->size()) / 1e6, r.medianGBs, 100 * r.medianGBs / stream,
-                r.bestGBs, 100 * r.bestGBs / stream);
+                c.name, double(c.weights->bytes.size()) / 1e6, r.medianGBs,
+                100 * r.medianGBs / stream, r.bestGBs, 100 * r.bestGBs / stream);
   }
   return 0;
 }

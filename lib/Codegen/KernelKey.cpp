@@ -9,10 +9,18 @@ std::string KernelKey::generatorName() const {
   switch (op) {
   case KernelOp::MatMul:
     return "qcc_matmul";
+  case KernelOp::Embed:
+    return "qcc_embed";
   case KernelOp::RmsNorm:
     return "qcc_rms_norm";
   case KernelOp::SwiGlu:
     return "qcc_swiglu";
+  case KernelOp::Add:
+    return "qcc_add";
+  case KernelOp::Rope:
+    return "qcc_rope";
+  case KernelOp::Attention:
+    return "qcc_attention";
   }
   return "";
 }
@@ -29,11 +37,25 @@ std::vector<std::string> KernelKey::generatorParams() const {
     add("rows", rows);
     add("cols", cols);
     add("batch", batch);
+    if (int8Activations)
+      params.push_back("act_quant=int8_per_token");
+    break;
+  case KernelOp::Embed:
+    params.push_back("format=" + format);
+    add("cols", cols);
     break;
   case KernelOp::RmsNorm:
     add("dim", cols);
     break;
+  case KernelOp::Rope:
+    params.push_back(std::string("style=") +
+                     (ropeStyle == RopeKernelStyle::Interleaved ? "interleaved" : "rotate_half"));
+    if (ropeFreqFactors)
+      params.push_back("freq_factors=true");
+    break;
   case KernelOp::SwiGlu:
+  case KernelOp::Add:
+  case KernelOp::Attention:
     break;
   }
   return params;
@@ -51,12 +73,23 @@ std::string KernelKey::functionName() const {
   auto extent = [](int64_t v) { return v > 0 ? std::to_string(v) : std::string("d"); };
   switch (op) {
   case KernelOp::MatMul:
-    name += "_" + format + "_r" + extent(rows) + "_c" + extent(cols) + "_b" + extent(batch);
+    name += "_" + format + (int8Activations ? "_a8" : "") + "_r" + extent(rows) + "_c" +
+            extent(cols) + "_b" + extent(batch);
+    break;
+  case KernelOp::Embed:
+    name += "_" + format + "_c" + extent(cols);
     break;
   case KernelOp::RmsNorm:
     name += "_c" + extent(cols);
     break;
+  case KernelOp::Rope:
+    name += ropeStyle == RopeKernelStyle::Interleaved ? "_interleaved" : "_rotate_half";
+    if (ropeFreqFactors)
+      name += "_ff";
+    break;
   case KernelOp::SwiGlu:
+  case KernelOp::Add:
+  case KernelOp::Attention:
     break;
   }
   name += "_" + target;
@@ -79,12 +112,12 @@ std::vector<std::string> KernelKey::generatorCommand(const std::string &generato
 std::optional<std::string>
 matmulFormatName(GGMLType type, const std::optional<quantalgo::IntGroupFormat> &intFormat) {
   if (intFormat) {
-    if (intFormat->bits != 2 && intFormat->bits != 4 && intFormat->bits != 8)
+    // IntGroupDecoder.cpp: bits 2..8, group 0 (per channel) or a power of two >= 16.
+    const int64_t g = intFormat->groupSize;
+    if (intFormat->bits < 2 || intFormat->bits > 8 || g < 0 ||
+        (g != 0 && (g < 16 || (g & (g - 1)) != 0)))
       return std::nullopt;
-    int64_t chunk = 16 * 8 / intFormat->bits; // values per 16-byte step (WeightDecoders.cpp)
-    if (intFormat->groupSize % chunk != 0)
-      return std::nullopt;
-    return "int" + std::to_string(intFormat->bits) + "_g" + std::to_string(intFormat->groupSize) +
+    return "int" + std::to_string(intFormat->bits) + "_g" + std::to_string(g) +
            (intFormat->symmetric ? "_sym" : "_asym");
   }
   switch (type) {
@@ -96,8 +129,12 @@ matmulFormatName(GGMLType type, const std::optional<quantalgo::IntGroupFormat> &
   case GGMLType::Q4_1:
   case GGMLType::Q5_0:
   case GGMLType::Q5_1:
+  case GGMLType::Q2_K:
+  case GGMLType::Q3_K:
   case GGMLType::Q4_K:
+  case GGMLType::Q5_K:
   case GGMLType::Q6_K:
+  case GGMLType::IQ4_NL:
     return std::string(lookupFormat(type)->name);
   default:
     return std::nullopt;

@@ -29,8 +29,9 @@ fs::path freshDir(const std::string &name) {
 }
 
 /// Runs qcc-kernel-gen; returns its exit status.
-int generate(const fs::path &dir, const std::string &function, const std::string &args) {
-  std::string cmd = std::string(QCC_KERNEL_GEN) + " -g qcc_matmul -f " + function + " -o " +
+int generate(const fs::path &dir, const std::string &function, const std::string &args,
+             const std::string &generator = "qcc_matmul") {
+  std::string cmd = std::string(QCC_KERNEL_GEN) + " -g " + generator + " -f " + function + " -o " +
                     dir.string() + " -e object,c_header " + args + " > " +
                     (dir / "log.txt").string() + " 2>&1";
   return std::system(cmd.c_str());
@@ -64,10 +65,37 @@ TEST(Generator, EmitsCudaObjectWithPtx) {
   EXPECT_NE(obj.find(".target sm_86"), std::string::npos) << "no embedded sm_86 PTX";
 }
 
+// The W8A8 variant lowers its int8 dot products to sdot with arm_dot_prod (and to vpdpbusd on
+// x86 with avx512_sapphirerapids; the x86 encoding is checked by hand, see MatMulW8A8.cpp).
+TEST(Generator, W8A8UsesArmDotProduct) {
+  fs::path dir = freshDir("w8a8");
+  ASSERT_EQ(generate(dir, "k_w8", "target=arm-64-linux-arm_dot_prod format=int8_g0_sym "
+                                  "act_quant=int8_per_token batch=1 -e assembly"),
+            0)
+      << readFile(dir / "log.txt");
+  EXPECT_NE(readFile(dir / "k_w8.s").find("sdot"), std::string::npos);
+}
+
+TEST(Generator, NewOpsGenerateForCuda) {
+  fs::path dir = freshDir("cuda-ops");
+  const std::string cuda = "target=host-cuda-cuda_capability_86 ";
+  EXPECT_EQ(generate(dir, "k1", cuda + "format=q3_K"), 0) << readFile(dir / "log.txt");
+  EXPECT_EQ(generate(dir, "k2", cuda + "format=int5_g0_asym"), 0) << readFile(dir / "log.txt");
+  EXPECT_EQ(generate(dir, "k3", cuda + "format=q5_K", "qcc_embed"), 0) << readFile(dir / "log.txt");
+  EXPECT_EQ(generate(dir, "k4", cuda + "style=rotate_half freq_factors=true", "qcc_rope"), 0)
+      << readFile(dir / "log.txt");
+  EXPECT_EQ(generate(dir, "k5", cuda, "qcc_add"), 0) << readFile(dir / "log.txt");
+  // Attention has no GPU schedule yet: refused with a message, not miscompiled.
+  EXPECT_NE(generate(dir, "k6", cuda, "qcc_attention"), 0);
+}
+
 TEST(Generator, RejectsUnknownFormat) {
   fs::path dir = freshDir("bad");
   EXPECT_NE(generate(dir, "k_bad", "target=host format=q9_9"), 0);
   EXPECT_NE(generate(dir, "k_bad", "target=host format=q4_K cols=100"), 0);
+  EXPECT_NE(generate(dir, "k_bad", "target=host format=int4_g24_sym"), 0); // not a power of 2
+  EXPECT_NE(generate(dir, "k_bad", "target=host format=int9_g0_sym"), 0);
+  EXPECT_NE(generate(dir, "k_bad", "target=host format=q4_0 act_quant=int8_per_token"), 0);
 }
 
 TEST(KernelKey, NamesAndParams) {
@@ -89,18 +117,78 @@ TEST(KernelKey, NamesAndParams) {
   norm.op = KernelOp::RmsNorm;
   norm.cols = 4096;
   EXPECT_EQ(norm.cacheKey(), "qcc_rms_norm:dim=4096@host");
+
+  KernelKey w8;
+  w8.format = "int8_g0_sym";
+  w8.batch = 1;
+  w8.int8Activations = true;
+  EXPECT_EQ(w8.cacheKey(), "qcc_matmul:format=int8_g0_sym:batch=1:act_quant=int8_per_token@host");
+  EXPECT_EQ(w8.functionName(), "qcc_matmul_int8_g0_sym_a8_rd_cd_b1_host");
+
+  KernelKey emb;
+  emb.op = KernelOp::Embed;
+  emb.format = "q6_K";
+  emb.cols = 4096;
+  EXPECT_EQ(emb.cacheKey(), "qcc_embed:format=q6_K:cols=4096@host");
+  EXPECT_EQ(emb.functionName(), "qcc_embed_q6_K_c4096_host");
+
+  KernelKey rope;
+  rope.op = KernelOp::Rope;
+  rope.ropeStyle = RopeKernelStyle::RotateHalf;
+  rope.ropeFreqFactors = true;
+  EXPECT_EQ(rope.cacheKey(), "qcc_rope:style=rotate_half:freq_factors=true@host");
+  EXPECT_EQ(rope.functionName(), "qcc_rope_rotate_half_ff_host");
+  rope.ropeStyle = RopeKernelStyle::Interleaved;
+  rope.ropeFreqFactors = false;
+  EXPECT_EQ(rope.functionName(), "qcc_rope_interleaved_host");
+
+  KernelKey att;
+  att.op = KernelOp::Attention;
+  EXPECT_EQ(att.cacheKey(), "qcc_attention@host");
+  KernelKey add;
+  add.op = KernelOp::Add;
+  EXPECT_EQ(add.functionName(), "qcc_add_host");
 }
 
 TEST(KernelKey, FormatNames) {
   EXPECT_EQ(matmulFormatName(GGMLType::Q6_K, std::nullopt), "q6_K");
-  EXPECT_EQ(matmulFormatName(GGMLType::Q2_K, std::nullopt), std::nullopt);
+  EXPECT_EQ(matmulFormatName(GGMLType::Q2_K, std::nullopt), "q2_K");
+  EXPECT_EQ(matmulFormatName(GGMLType::Q3_K, std::nullopt), "q3_K");
+  EXPECT_EQ(matmulFormatName(GGMLType::Q5_K, std::nullopt), "q5_K");
+  EXPECT_EQ(matmulFormatName(GGMLType::IQ4_NL, std::nullopt), "iq4_nl");
+  EXPECT_EQ(matmulFormatName(GGMLType::Q8_K, std::nullopt), std::nullopt); // activations only
   quantalgo::IntGroupFormat f;
   f.bits = 4;
   f.groupSize = 128;
   f.symmetric = false;
   EXPECT_EQ(matmulFormatName(GGMLType::I8, f), "int4_g128_asym");
   f.bits = 3;
+  EXPECT_EQ(matmulFormatName(GGMLType::I8, f), "int3_g128_asym");
+  f.bits = 7;
+  f.groupSize = 0;
+  f.symmetric = true;
+  EXPECT_EQ(matmulFormatName(GGMLType::I8, f), "int7_g0_sym");
+  f.groupSize = 48;
   EXPECT_EQ(matmulFormatName(GGMLType::I8, f), std::nullopt);
+}
+
+// Every format qcc-quantize can write has a kernel: each ggml type with a quantizer (except
+// q8_K, an activation format, and plain i8 storage) and every legal #qllm.int.
+TEST(KernelKey, EveryWritableFormatHasAKernel) {
+  for (const FormatInfo &info : allFormats()) {
+    if (info.type == GGMLType::Q8_K || info.type == GGMLType::Q8_1 || info.type == GGMLType::I8)
+      continue;
+    EXPECT_TRUE(matmulFormatName(info.type, std::nullopt).has_value()) << info.name;
+  }
+  for (int bits = 2; bits <= 8; ++bits)
+    for (int64_t group : {0, 16, 32, 64, 128, 256})
+      for (bool sym : {false, true}) {
+        quantalgo::IntGroupFormat f;
+        f.bits = bits;
+        f.groupSize = group;
+        f.symmetric = sym;
+        EXPECT_TRUE(matmulFormatName(GGMLType::I8, f).has_value()) << bits << " " << group;
+      }
 }
 
 // The generated KernelKey command line is accepted by the generator.

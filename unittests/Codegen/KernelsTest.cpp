@@ -10,26 +10,67 @@
 //===----------------------------------------------------------------------===//
 #include "qcc/Runtime/Kernels.h"
 
+#include "qcc_test_embed_bf16.h"
+#include "qcc_test_embed_f16.h"
+#include "qcc_test_embed_f32.h"
+#include "qcc_test_embed_int2_g16_asym.h"
+#include "qcc_test_embed_int2_g64_asym.h"
+#include "qcc_test_embed_int3_g128_asym.h"
+#include "qcc_test_embed_int4_g0_sym.h"
+#include "qcc_test_embed_int4_g128_asym.h"
+#include "qcc_test_embed_int4_g128_sym.h"
+#include "qcc_test_embed_int5_g32_sym.h"
+#include "qcc_test_embed_int6_g0_asym.h"
+#include "qcc_test_embed_int7_g16_sym.h"
+#include "qcc_test_embed_int8_g0_sym.h"
+#include "qcc_test_embed_iq4_nl.h"
+#include "qcc_test_embed_q2_k.h"
+#include "qcc_test_embed_q3_k.h"
+#include "qcc_test_embed_q4_0.h"
+#include "qcc_test_embed_q4_1.h"
+#include "qcc_test_embed_q4_k.h"
+#include "qcc_test_embed_q5_0.h"
+#include "qcc_test_embed_q5_1.h"
+#include "qcc_test_embed_q5_k.h"
+#include "qcc_test_embed_q6_k.h"
+#include "qcc_test_embed_q8_0.h"
+#include "qcc_test_gemv_int3_g128_asym_4096.h"
 #include "qcc_test_gemv_int4_g128_asym_4096.h"
+#include "qcc_test_gemv_q3_k_4096.h"
 #include "qcc_test_gemv_q4_0_4096.h"
 #include "qcc_test_gemv_q4_k_4096.h"
+#include "qcc_test_gemv_w8a8_4096.h"
 #include "qcc_test_matmul_bf16.h"
 #include "qcc_test_matmul_f16.h"
 #include "qcc_test_matmul_f32.h"
+#include "qcc_test_matmul_int2_g16_asym.h"
 #include "qcc_test_matmul_int2_g64_asym.h"
+#include "qcc_test_matmul_int3_g128_asym.h"
+#include "qcc_test_matmul_int4_g0_sym.h"
 #include "qcc_test_matmul_int4_g128_asym.h"
 #include "qcc_test_matmul_int4_g128_sym.h"
+#include "qcc_test_matmul_int5_g32_sym.h"
+#include "qcc_test_matmul_int6_g0_asym.h"
+#include "qcc_test_matmul_int7_g16_sym.h"
 #include "qcc_test_matmul_int8_g0_sym.h"
+#include "qcc_test_matmul_iq4_nl.h"
+#include "qcc_test_matmul_q2_k.h"
+#include "qcc_test_matmul_q3_k.h"
 #include "qcc_test_matmul_q4_0.h"
 #include "qcc_test_matmul_q4_1.h"
 #include "qcc_test_matmul_q4_k.h"
 #include "qcc_test_matmul_q5_0.h"
 #include "qcc_test_matmul_q5_1.h"
+#include "qcc_test_matmul_q5_k.h"
 #include "qcc_test_matmul_q6_k.h"
 #include "qcc_test_matmul_q8_0.h"
 #include "qcc_test_matmul_q8_0_b4.h"
+#include "qcc_test_matmul_w8a8.h"
+#include "qcc_test_matmul_w8a8_b4.h"
 #include "qcc_test_rms_norm.h"
 #include "qcc_test_swiglu.h"
+
+#include "KernelTestUtil.h"
 
 #include "HalideBuffer.h"
 #include "gtest/gtest.h"
@@ -40,77 +81,10 @@
 #include <string>
 
 using namespace qcc;
+using namespace qcc::kerneltest;
 using Halide::Runtime::Buffer;
 
 namespace {
-
-using MatMulFn = int (*)(halide_buffer_t *, halide_buffer_t *, halide_buffer_t *);
-
-std::vector<float> gaussian(size_t n, unsigned seed, float sigma = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, sigma);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = dist(rng);
-  return v;
-}
-
-/// One weight format under test: a ggml type, or qcc's integer groups.
-struct Case {
-  std::string name;
-  MatMulFn fn;
-  GGMLType type;
-  std::optional<quantalgo::IntGroupFormat> intFormat;
-};
-
-/// A quantized weight and its view, built with qcc's quantizers.
-struct QuantWeight {
-  std::vector<uint8_t> bytes;
-  rt::WeightView view;
-};
-
-QuantWeight quantize(const Case &c, int64_t rows, int64_t cols, unsigned seed) {
-  std::vector<float> w = gaussian(size_t(rows * cols), seed, 0.05f);
-  QuantWeight q;
-  q.view.rows = rows;
-  q.view.cols = cols;
-  if (c.intFormat) {
-    q.view.type = GGMLType::I8;
-    q.view.intFormat = c.intFormat;
-    q.view.rowBytes = uint64_t(quantalgo::rowBytes(*c.intFormat, cols));
-    q.bytes.resize(q.view.rowBytes * rows);
-    quantalgo::quantizeMatrixRTN(*c.intFormat, w.data(), rows, cols, q.bytes.data());
-  } else {
-    if (c.type == GGMLType::F16 || c.type == GGMLType::BF16)
-      for (size_t k = 0; k < w.size(); k += 97)
-        w[k] *= 1e-5f; // some f16 subnormals (and bf16 small values)
-    q.view.type = c.type;
-    q.view.rowBytes = uint64_t(rowBytes(c.type, cols));
-    q.bytes.resize(q.view.rowBytes * rows);
-    llvm::cantFail(quantizeRows(c.type, w.data(), q.bytes.data(), rows, cols));
-  }
-  q.view.data = q.bytes.data();
-  return q;
-}
-
-/// max |a − b| ≤ 1e-5 · max |ref|.
-void expectClose(const std::vector<float> &got, const std::vector<float> &ref, double rel,
-                 const std::string &what) {
-  ASSERT_EQ(got.size(), ref.size());
-  double maxRef = 0, maxErr = 0;
-  size_t worst = 0;
-  for (size_t k = 0; k < ref.size(); ++k) {
-    maxRef = std::max(maxRef, double(std::fabs(ref[k])));
-    double e = std::fabs(double(got[k]) - double(ref[k]));
-    if (!(e <= maxErr)) { // catches NaN too
-      maxErr = e;
-      worst = k;
-    }
-  }
-  EXPECT_GT(maxRef, 0.0) << what;
-  EXPECT_LE(maxErr, rel * maxRef) << what << ": worst index " << worst << " got " << got[worst]
-                                  << " ref " << ref[worst] << " (max|ref| " << maxRef << ")";
-}
 
 void checkMatMul(const Case &c, int64_t rows, int64_t cols, int64_t n, unsigned seed) {
   QuantWeight q = quantize(c, rows, cols, seed);
@@ -127,30 +101,32 @@ void checkMatMul(const Case &c, int64_t rows, int64_t cols, int64_t n, unsigned 
                   " n=" + std::to_string(n));
 }
 
-quantalgo::IntGroupFormat intFormat(int bits, int64_t group, bool sym) {
-  quantalgo::IntGroupFormat f;
-  f.bits = bits;
-  f.groupSize = group;
-  f.symmetric = sym;
-  return f;
-}
-
 std::vector<Case> dynamicCases() {
   return {
-      {"f32", qcc_test_matmul_f32, GGMLType::F32, std::nullopt},
-      {"f16", qcc_test_matmul_f16, GGMLType::F16, std::nullopt},
-      {"bf16", qcc_test_matmul_bf16, GGMLType::BF16, std::nullopt},
-      {"q8_0", qcc_test_matmul_q8_0, GGMLType::Q8_0, std::nullopt},
-      {"q4_0", qcc_test_matmul_q4_0, GGMLType::Q4_0, std::nullopt},
-      {"q4_1", qcc_test_matmul_q4_1, GGMLType::Q4_1, std::nullopt},
-      {"q5_0", qcc_test_matmul_q5_0, GGMLType::Q5_0, std::nullopt},
-      {"q5_1", qcc_test_matmul_q5_1, GGMLType::Q5_1, std::nullopt},
-      {"q4_K", qcc_test_matmul_q4_k, GGMLType::Q4_K, std::nullopt},
-      {"q6_K", qcc_test_matmul_q6_k, GGMLType::Q6_K, std::nullopt},
-      {"int4_g128_asym", qcc_test_matmul_int4_g128_asym, GGMLType::I8, intFormat(4, 128, false)},
-      {"int4_g128_sym", qcc_test_matmul_int4_g128_sym, GGMLType::I8, intFormat(4, 128, true)},
-      {"int8_g0_sym", qcc_test_matmul_int8_g0_sym, GGMLType::I8, intFormat(8, 0, true)},
-      {"int2_g64_asym", qcc_test_matmul_int2_g64_asym, GGMLType::I8, intFormat(2, 64, false)},
+      {"f32", qcc_test_matmul_f32, GGMLType::F32, std::nullopt, qcc_test_embed_f32},
+      {"f16", qcc_test_matmul_f16, GGMLType::F16, std::nullopt, qcc_test_embed_f16},
+      {"bf16", qcc_test_matmul_bf16, GGMLType::BF16, std::nullopt, qcc_test_embed_bf16},
+      {"q8_0", qcc_test_matmul_q8_0, GGMLType::Q8_0, std::nullopt, qcc_test_embed_q8_0},
+      {"q4_0", qcc_test_matmul_q4_0, GGMLType::Q4_0, std::nullopt, qcc_test_embed_q4_0},
+      {"q4_1", qcc_test_matmul_q4_1, GGMLType::Q4_1, std::nullopt, qcc_test_embed_q4_1},
+      {"q5_0", qcc_test_matmul_q5_0, GGMLType::Q5_0, std::nullopt, qcc_test_embed_q5_0},
+      {"q5_1", qcc_test_matmul_q5_1, GGMLType::Q5_1, std::nullopt, qcc_test_embed_q5_1},
+      {"q2_K", qcc_test_matmul_q2_k, GGMLType::Q2_K, std::nullopt, qcc_test_embed_q2_k},
+      {"q3_K", qcc_test_matmul_q3_k, GGMLType::Q3_K, std::nullopt, qcc_test_embed_q3_k},
+      {"q4_K", qcc_test_matmul_q4_k, GGMLType::Q4_K, std::nullopt, qcc_test_embed_q4_k},
+      {"q5_K", qcc_test_matmul_q5_k, GGMLType::Q5_K, std::nullopt, qcc_test_embed_q5_k},
+      {"q6_K", qcc_test_matmul_q6_k, GGMLType::Q6_K, std::nullopt, qcc_test_embed_q6_k},
+      {"iq4_nl", qcc_test_matmul_iq4_nl, GGMLType::IQ4_NL, std::nullopt, qcc_test_embed_iq4_nl},
+      {"int4_g128_asym", qcc_test_matmul_int4_g128_asym, GGMLType::I8, intFormat(4, 128, false), qcc_test_embed_int4_g128_asym},
+      {"int4_g128_sym", qcc_test_matmul_int4_g128_sym, GGMLType::I8, intFormat(4, 128, true), qcc_test_embed_int4_g128_sym},
+      {"int8_g0_sym", qcc_test_matmul_int8_g0_sym, GGMLType::I8, intFormat(8, 0, true), qcc_test_embed_int8_g0_sym},
+      {"int2_g64_asym", qcc_test_matmul_int2_g64_asym, GGMLType::I8, intFormat(2, 64, false), qcc_test_embed_int2_g64_asym},
+      {"int3_g128_asym", qcc_test_matmul_int3_g128_asym, GGMLType::I8, intFormat(3, 128, false), qcc_test_embed_int3_g128_asym},
+      {"int5_g32_sym", qcc_test_matmul_int5_g32_sym, GGMLType::I8, intFormat(5, 32, true), qcc_test_embed_int5_g32_sym},
+      {"int6_g0_asym", qcc_test_matmul_int6_g0_asym, GGMLType::I8, intFormat(6, 0, false), qcc_test_embed_int6_g0_asym},
+      {"int7_g16_sym", qcc_test_matmul_int7_g16_sym, GGMLType::I8, intFormat(7, 16, true), qcc_test_embed_int7_g16_sym},
+      {"int2_g16_asym", qcc_test_matmul_int2_g16_asym, GGMLType::I8, intFormat(2, 16, false), qcc_test_embed_int2_g16_asym},
+      {"int4_g0_sym", qcc_test_matmul_int4_g0_sym, GGMLType::I8, intFormat(4, 0, true), qcc_test_embed_int4_g0_sym},
   };
 }
 
@@ -163,6 +139,31 @@ TEST_P(DynamicMatMul, MatchesReferenceLinear) {
   checkMatMul(c, 1, 256, 1, 12);
   checkMatMul(c, 64, 768, 3, 13);
   checkMatMul(c, 20, 1024, 9, 14);
+  // Per-channel rows of any length: a scalar tail after the whole steps.
+  if (c.intFormat && c.intFormat->groupSize == 0) {
+    checkMatMul(c, 19, 172, 2, 15);
+    checkMatMul(c, 5, 44, 1, 16);
+    checkMatMul(c, 3, 8, 1, 17);
+  }
+}
+
+// qcc_embed: rows of the table dequantized bit for bit as rt::embed (tolerance 0).
+TEST_P(DynamicMatMul, EmbedMatchesReferenceExactly) {
+  const Case &c = GetParam();
+  const int64_t vocab = 11;
+  for (int64_t cols : {int64_t(512), int64_t(c.intFormat && !c.intFormat->groupSize ? 172 : 256)}) {
+    QuantWeight q = quantize(c, vocab, cols, 61);
+    std::vector<int32_t> tokens = {3, 0, 10, 3, 7};
+    const int64_t n = int64_t(tokens.size());
+    std::vector<float> ref(size_t(n * cols)), got(size_t(n * cols), -1.0f);
+    rt::embed(tokens.data(), n, q.view, ref.data());
+    Buffer<int32_t> tb(tokens.data(), int(n));
+    Buffer<uint8_t> wb(q.bytes.data(), int(q.view.rowBytes), int(vocab));
+    Buffer<float> yb(got.data(), int(cols), int(n));
+    ASSERT_EQ(c.embed(tb, wb, yb), 0) << c.name;
+    for (size_t k = 0; k < ref.size(); ++k)
+      ASSERT_EQ(got[k], ref[k]) << c.name << " cols=" << cols << " at " << k;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, DynamicMatMul, ::testing::ValuesIn(dynamicCases()),
@@ -177,6 +178,55 @@ TEST(FixedMatMul, Gemv4096MatchesReference) {
               4096, 4096, 1, 22);
   checkMatMul({"q4_K/4096", qcc_test_gemv_q4_k_4096, GGMLType::Q4_K, std::nullopt}, 4096, 4096,
               1, 23);
+  checkMatMul({"q3_K/4096", qcc_test_gemv_q3_k_4096, GGMLType::Q3_K, std::nullopt}, 4096, 4096,
+              1, 24);
+  checkMatMul({"int3_g128_asym/4096", qcc_test_gemv_int3_g128_asym_4096, GGMLType::I8,
+               intFormat(3, 128, false)},
+              4096, 4096, 1, 25);
+}
+
+// W8A8: x fake-quantized per token (rt::fakeQuantizeInt8PerRow), then the f32 linear; the
+// kernel's int32 dot products are exact, so only the final scaling rounds: 1e-5 relative.
+void checkW8A8(MatMulFn fn, int64_t rows, int64_t cols, int64_t n, unsigned seed) {
+  Case c{"int8_g0_sym", nullptr, GGMLType::I8, intFormat(8, 0, true)};
+  QuantWeight q = quantize(c, rows, cols, seed);
+  std::vector<float> x = gaussian(size_t(n * cols), seed + 1);
+  x[0] = 0.5f * x[1]; // ties are rounded to even by both
+  std::vector<float> xq = x;
+  rt::fakeQuantizeInt8PerRow(xq.data(), n, cols);
+  std::vector<float> ref(size_t(n * rows)), got(size_t(n * rows), -1.0f);
+  rt::linear(xq.data(), n, q.view, ref.data());
+  Buffer<float> xb(x.data(), int(cols), int(n));
+  Buffer<uint8_t> wb(q.bytes.data(), int(q.view.rowBytes), int(rows));
+  Buffer<float> yb(got.data(), int(rows), int(n));
+  ASSERT_EQ(fn(xb, wb, yb), 0);
+  expectClose(got, ref, 1e-5,
+              "w8a8 rows=" + std::to_string(rows) + " cols=" + std::to_string(cols) +
+                  " n=" + std::to_string(n));
+}
+
+TEST(W8A8, MatchesFakeQuantizedReference) {
+  checkW8A8(qcc_test_matmul_w8a8, 37, 512, 1, 71);
+  checkW8A8(qcc_test_matmul_w8a8, 64, 1000, 5, 72); // 1000 = 15 steps of 64 + a tail of 40
+  checkW8A8(qcc_test_matmul_w8a8, 3, 20, 2, 73);   // tail only
+  checkW8A8(qcc_test_matmul_w8a8_b4, 53, 768, 4, 74);
+  checkW8A8(qcc_test_gemv_w8a8_4096, 4096, 4096, 1, 75);
+}
+
+TEST(W8A8, AllZeroTokenUsesMinimumScale) {
+  Case c{"int8_g0_sym", nullptr, GGMLType::I8, intFormat(8, 0, true)};
+  QuantWeight q = quantize(c, 16, 128, 81);
+  std::vector<float> x(256, 0.0f);
+  x[128 + 5] = 3e-6f; // below the 1e-5 floor: quantizes to round(3e-6 / (1e-5 / 127)) = 38
+  std::vector<float> xq = x;
+  rt::fakeQuantizeInt8PerRow(xq.data(), 2, 128);
+  std::vector<float> ref(32), got(32, -1.0f);
+  rt::linear(xq.data(), 2, q.view, ref.data());
+  Buffer<float> xb(x.data(), 128, 2);
+  Buffer<uint8_t> wb(q.bytes.data(), int(q.view.rowBytes), 16);
+  Buffer<float> yb(got.data(), 16, 2);
+  ASSERT_EQ(qcc_test_matmul_w8a8(xb, wb, yb), 0);
+  expectClose(got, ref, 1e-5, "w8a8 tiny");
 }
 
 std::string lastHalideError;

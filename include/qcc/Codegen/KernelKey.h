@@ -4,9 +4,15 @@
 // by that key. The kernels come from the `qcc-kernel-gen` Halide generator executable
 // (lib/Codegen/Kernels), one generator per op family:
 //   qcc_matmul    y[n, rows] = x[n, cols] · W[rows, cols]ᵀ, W read as stored.
-//                 params: format (ggml name or int<b>_g<G>_<sym|asym>), rows, cols, batch
+//                 params: format (ggml name or int<b>_g<G>_<sym|asym>), rows, cols, batch,
+//                 act_quant (only when set: int8_per_token = W8A8, format int8_g0_sym)
+//   qcc_embed     y[n, cols] = table[tokens[i], :] dequantized; params: format, cols
 //   qcc_rms_norm  params: dim
 //   qcc_swiglu    no params
+//   qcc_add       no params
+//   qcc_rope      params: style (interleaved | rotate_half), freq_factors (true: an extra
+//                 freq_factors input); x/y are 5-D pair views (AttentionGenerators.cpp)
+//   qcc_attention no params; q/k/v/out 4-D, the layer's KV cache in and its crop out
 // A shape parameter of 0 means dynamic (taken from the buffers at run time). This header is
 // Halide-free and MLIR-free: it only builds names and command lines.
 //
@@ -24,14 +30,21 @@
 
 namespace qcc::codegen {
 
-enum class KernelOp { MatMul, RmsNorm, SwiGlu };
+enum class KernelOp { MatMul, Embed, RmsNorm, SwiGlu, Add, Rope, Attention };
+
+enum class RopeKernelStyle { Interleaved, RotateHalf };
 
 struct KernelKey {
   KernelOp op = KernelOp::MatMul;
-  /// MatMul only: the generator's format name (matmulFormatName).
+  /// MatMul and Embed: the generator's format name (matmulFormatName).
   std::string format;
-  /// 0 = dynamic. MatMul uses rows/cols/batch, RmsNorm uses cols (its dim).
+  /// 0 = dynamic. MatMul uses rows/cols/batch, Embed and RmsNorm use cols (the row length).
   int64_t rows = 0, cols = 0, batch = 0;
+  /// MatMul only: quantize the activations per token to int8 (W8A8; format int8_g0_sym).
+  bool int8Activations = false;
+  /// Rope only.
+  RopeKernelStyle ropeStyle = RopeKernelStyle::Interleaved;
+  bool ropeFreqFactors = false;
   /// A Halide target string: "host", "x86-64-linux-avx2", "x86-64-linux-avx512_skylake",
   /// "arm-64-linux", "host-cuda-cuda_capability_86", ...
   std::string target = "host";
@@ -45,7 +58,9 @@ struct KernelKey {
   /// same kernel.
   std::string cacheKey() const;
   /// A C identifier unique per cacheKey(): "qcc_matmul_q4_0_r4096_c4096_b1_" followed by a
-  /// sanitized target ("x86_64_linux_avx2"); "d" stands for a dynamic extent.
+  /// sanitized target ("x86_64_linux_avx2"); "d" stands for a dynamic extent. W8A8 matmuls
+  /// insert "a8_" after the format, ropes are "qcc_rope_interleaved[_ff]_", embeddings
+  /// "qcc_embed_<format>_c<cols>_".
   std::string functionName() const;
   /// The qcc-kernel-gen command line emitting a static library and a header into `outDir`.
   std::vector<std::string> generatorCommand(const std::string &generatorPath,

@@ -9,6 +9,9 @@
 // qcc_swiglu: y(k) = gate(k) / (1 + exp(-gate(k))) · up(k) over flat float vectors, as
 //   rt::swiglu. Vectorised and split into parallel chunks of 4096 values.
 //
+// qcc_add: y(k) = a(k) + b(k) over flat float vectors (rt::add, residual connections); same
+//   schedule as qcc_swiglu.
+//
 //===----------------------------------------------------------------------===//
 #include "Halide.h"
 
@@ -65,6 +68,18 @@ public:
   }
 };
 
+/// Flat elementwise schedule: parallel chunks of 4096, vectorised (GPU: blocks of 256).
+void scheduleFlat(Func y, Var k, const Target &target) {
+  Var ko("ko"), ki("ki");
+  if (target.has_gpu_feature()) {
+    y.gpu_tile(k, ko, ki, 256, TailStrategy::GuardWithIf);
+    return;
+  }
+  const int vec = target.natural_vector_size<float>();
+  y.split(k, ko, ki, 4096, TailStrategy::GuardWithIf).parallel(ko);
+  y.vectorize(ki, vec, TailStrategy::GuardWithIf);
+}
+
 class SwiGluGenerator : public Generator<SwiGluGenerator> {
 public:
   Input<Buffer<float>> gate{"gate", 1};
@@ -75,15 +90,20 @@ public:
     Var k("k");
     Expr g = gate(k);
     y(k) = g / (1.0f + exp(-g)) * up(k);
+    scheduleFlat(y, k, get_target());
+  }
+};
 
-    Var ko("ko"), ki("ki");
-    if (get_target().has_gpu_feature()) {
-      y.gpu_tile(k, ko, ki, 256, TailStrategy::GuardWithIf);
-      return;
-    }
-    const int vec = natural_vector_size<float>();
-    y.split(k, ko, ki, 4096, TailStrategy::GuardWithIf).parallel(ko);
-    y.vectorize(ki, vec, TailStrategy::GuardWithIf);
+class AddGenerator : public Generator<AddGenerator> {
+public:
+  Input<Buffer<float>> a{"a", 1};
+  Input<Buffer<float>> b{"b", 1};
+  Output<Buffer<float>> y{"y", 1};
+
+  void generate() {
+    Var k("k");
+    y(k) = a(k) + b(k);
+    scheduleFlat(y, k, get_target());
   }
 };
 
@@ -91,3 +111,4 @@ public:
 
 HALIDE_REGISTER_GENERATOR(RmsNormGenerator, qcc_rms_norm)
 HALIDE_REGISTER_GENERATOR(SwiGluGenerator, qcc_swiglu)
+HALIDE_REGISTER_GENERATOR(AddGenerator, qcc_add)

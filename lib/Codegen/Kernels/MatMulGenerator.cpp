@@ -12,12 +12,18 @@
 //   rows, cols, batch   0 = dynamic (taken from the buffers); > 0 = fixed, the extents are then
 //             asserted on entry and Halide can fully unroll/specialise the block loops.
 //   row_tile  rows per parallel task on CPUs / per thread block on GPUs.
+//   act_quant "none" (default) or "int8_per_token": W8A8 (format int8_g0_sym only), the
+//             activations are quantized per token like rt::fakeQuantizeInt8PerRow and the dot
+//             products run in int8 × int8 → int32 (MatMulW8A8.cpp).
 // The target (x86-64-linux[-avx2|-avx512_skylake], arm-64-linux[-arm_dot_prod],
 // host-cuda-cuda_capability_86, ...) comes from the standard `target=` argument.
 //
 // Algorithm: partial(j, r, i) keeps one running sum per vector lane j over all (block, step)
 // pairs of row r; y is the fixed pairwise tree sum of those lanes. The lane layout is the
-// decoder's (dense byte loads, no gathers).
+// decoder's (dense byte loads, no gathers). Decoders that stage (3/5/6/7-bit integer groups)
+// get two small Funcs computed per step: staged_w(j, t) and staged_x(j, t), both vectorised over
+// j and t, which Halide lowers to one dense load plus a transposing shuffle. Per-channel integer
+// rows whose length is not a multiple of the step add a scalar tail (decoder value()).
 //
 // CPU schedule: rows are split into tiles of row_tile rows, tiles run in parallel. With a fixed
 // small batch (1 ≤ batch ≤ 8, decode) every row is decoded once and reused for the whole batch:
@@ -29,6 +35,7 @@
 // GPU schedule (first cut): one thread per output (r, i), the per-lane sums in registers.
 //
 //===----------------------------------------------------------------------===//
+#include "MatMulW8A8.h"
 #include "WeightDecoders.h"
 
 #include "Halide.h"
@@ -53,6 +60,7 @@ public:
   GeneratorParam<int> cols{"cols", 0};
   GeneratorParam<int> batch{"batch", 0};
   GeneratorParam<int> row_tile{"row_tile", 16};
+  GeneratorParam<std::string> act_quant{"act_quant", "none"};
 
   Input<Buffer<float>> x{"x", 2};
   Input<Buffer<uint8_t>> w{"w", 2};
@@ -70,7 +78,30 @@ public:
     Expr nCols = cols > 0 ? Expr(int(cols)) : x.dim(0).extent();
     Var j("j"), r("r"), i("i");
 
-    RowAccess access{[&](Expr k) { return w(k, r); }, [&](Expr k) { return x(k, i); }};
+    if (std::string(act_quant) != "none") {
+      std::string f = format;
+      if (std::string(act_quant) != "int8_per_token" || (f != "int8_g0_sym"))
+        fail("act_quant=" + std::string(act_quant) + " needs act_quant=int8_per_token and " +
+             "format=int8_g0_sym, got format " + f);
+      W8A8Options opts;
+      opts.rowTile = row_tile;
+      opts.smallBatch = batch > 0 && batch <= 8;
+      defineMatMulW8A8(x, w, y, nCols, r, i, get_target(), opts);
+      setShapes(rowBytesW8A8(nCols), r, i);
+      return;
+    }
+
+    // Staged bytes / activations (only decoders with strided lanes use them).
+    Var sj("sj"), st("st"), ss("ss"), sb("sb");
+    Func stagedW("staged_w"), stagedX("staged_x");
+    if (dec->stagedBytes())
+      stagedW(sj, st, ss, sb, r) = w(dec->stagedByte(sj, st, ss, sb, nCols), r);
+    if (dec->stagedValues())
+      stagedX(sj, st, ss, sb, i) = x(dec->stagedColumn(sj, st, ss, sb, nCols), i);
+
+    RowAccess access{[&](Expr k) { return w(k, r); }, [&](Expr k) { return x(k, i); },
+                     [&](Expr jj, Expr t, Expr s, Expr b) { return stagedW(jj, t, s, b, r); },
+                     [&](Expr jj, Expr t, Expr s, Expr b) { return stagedX(jj, t, s, b, i); }};
     RDom rd(0, dec->steps(nCols), 0, dec->blocks(nCols), "rd");
     Func partial("partial");
     partial(j, r, i) = 0.0f;
@@ -88,16 +119,52 @@ public:
         next.push_back(level.back());
       level.swap(next);
     }
-    y(r, i) = level[0];
+    Expr result = level[0];
 
-    // Shapes: everything starts at 0; the byte rows are dense; fixed extents are asserted.
+    // Tail: columns past the last whole step (per-channel integer rows only), one at a time.
+    Expr main = dec->mainCols(nCols);
+    Func tail("tail");
+    const bool hasTail = !is_const_zero(Internal::simplify(nCols - main));
+    if (hasTail) {
+      RDom rt(main, nCols - main, "rt");
+      tail(r, i) = 0.0f;
+      tail(r, i) += dec->value(rt, nCols, [&](Expr k) { return w(k, r); }) * x(rt, i);
+      result = result + tail(r, i);
+    }
+    y(r, i) = result;
+
+    setShapes(dec->rowBytes(nCols), r, i);
+    schedule(partial, r, i, j, rd, *dec, nCols);
+    // The tail per output (ri: the row loop inside a tile, CPU and GPU alike).
+    if (hasTail)
+      tail.compute_at(y, Var("ri"));
+    if (get_target().has_gpu_feature())
+      return;
+    // Staged Funcs: per step, both dimensions vectorised (dense load + transpose shuffle).
+    if (dec->stagedBytes())
+      stagedW.compute_at(partial, rd.x)
+          .bound_extent(sj, dec->lanes())
+          .bound_extent(st, dec->stagedBytes())
+          .vectorize(sj)
+          .vectorize(st);
+    if (dec->stagedValues())
+      stagedX.compute_at(partial, rd.x)
+          .bound_extent(sj, dec->lanes())
+          .bound_extent(st, dec->stagedValues())
+          .vectorize(sj)
+          .vectorize(st);
+  }
+
+private:
+  /// Shapes: everything starts at 0; the byte rows are dense; fixed extents are asserted.
+  void setShapes(Expr rowBytes, Var r, Var i) {
     x.dim(0).set_min(0);
     x.dim(1).set_min(0);
     w.dim(0).set_min(0);
     w.dim(1).set_min(0);
     y.dim(0).set_min(0);
     y.dim(1).set_min(0);
-    w.dim(0).set_extent(dec->rowBytes(nCols));
+    w.dim(0).set_extent(rowBytes);
     if (cols > 0)
       x.dim(0).set_extent(cols);
     // Fixed output extents via bound(): the loops then have constant trip counts (unrollable).
@@ -109,11 +176,8 @@ public:
       x.dim(1).set_extent(batch);
       y.bound(i, 0, batch);
     }
-
-    schedule(partial, r, i, j, rd, *dec, nCols);
   }
 
-private:
   void schedule(Func partial, Var r, Var i, Var j, RDom rd, const WeightDecoder &dec,
                 Expr nCols) {
     const int L = dec.lanes();

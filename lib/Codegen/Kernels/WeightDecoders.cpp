@@ -8,13 +8,23 @@
 //   q4_1   20 B: d @0, m @2, qs[16] @4;                          w = nib · d + m
 //   q5_0   22 B: d @0, qh u32 @2 (bit j = 5th bit of value j), qs[16] @6;  w = (q5 − 16) · d
 //   q5_1   24 B: d @0, m @2, qh @4, qs[16] @8;                   w = q5 · d + m
+//   iq4_nl 18 B / 32 values: d @0, qs[16] @2, nibbles as q4_0;  w = d · kvalues[nib]
+//          (ggml's non-linear int8 grid, looked up with a 4-level select tree)
+//   q2_K   84 B / 256 values: scales[16] @0 (low nibble scale, high nibble min), qs[64] @16,
+//          d @80, dmin @82; half h < 2 covers values 128h..: plane p < 4 of bytes qs[32h + l]
+//          (bits 2p..2p+1) is value 128h + 32p + l with scale byte 8h + 2p + l / 16;
+//                                                                  w = (d·sc)·q − dmin·m
+//   q3_K  110 B: hmask[32] @0, qs[64] @32, scales[12] @96 (sixteen 6-bit scales, bias 32),
+//          d @108; the q2_K plane walk, value 128h + 32p + l has its high bit in bit 4h + p of
+//          hmask[l];                                              w = (d·sc)·(q − 4·!hbit)
 //   q4_K  144 B / 256 values: d @0, dmin @2, scales[12] @4 (eight 6-bit scale/min pairs),
 //          qs[128] @16; chunk c < 4 covers values 64c.. : 32 low nibbles of qs[32c + l] with
 //          pair 2c, then the 32 high nibbles with pair 2c + 1;     w = (d·sc)·nib − dmin·m
 //   q6_K  210 B / 256 values: ql[128] @0, qh[64] @128, scales int8[16] @192, d @208; half
 //          h < 2 covers values 128h.. in four runs of 32 (see dequantizeRowQ6_K).
-//   int<b>_g<G>: the row starts with all groups' params (f16 scale, then f16 zero when
-//          asymmetric), then an LSB-first bit stream of b-bit codes; w = scale · (u − zero).
+//   q5_K  176 B: q4_K with qh[32] @16 and qs[128] @48: the fifth bit of chunk c's low/high
+//          nibble values is bit 2c / 2c + 1 of qh[l].
+//   int<b>_g<G>: see IntGroupDecoder.cpp.
 //
 // Lane/step choice: a step reads 16 or 32 consecutive bytes of codes (one 128/256-bit load) and
 // the x values they pair with; for nibble formats one byte feeds two x columns, so both are
@@ -65,11 +75,18 @@ public:
     auto xb = [&](Expr off) { return a.x(b * values_ + off); };
     return blockTerm(j, s, wb, xb);
   }
+  Expr value(Expr k, Expr, const std::function<Expr(Expr)> &w) const override {
+    Expr b = k / values_;
+    auto wb = [&](Expr off) { return w(b * bytes_ + off); };
+    return blockValue(k % values_, wb);
+  }
 
 protected:
   using Reader = std::function<Expr(Expr)>;
   virtual Expr blockTerm(Expr j, Expr s, const Reader &w, const Reader &x) const = 0;
-  Expr half(const Reader &w, int off) const { return halfToFloat(w(off), w(off + 1)); }
+  /// Value l (< values) of the block read by w.
+  virtual Expr blockValue(Expr l, const Reader &w) const = 0;
+  Expr half(const Reader &w, Expr off) const { return halfToFloat(w(off), w(off + 1)); }
 
 private:
   int values_, bytes_, lanes_, steps_;
@@ -83,18 +100,19 @@ public:
 
 protected:
   Expr blockTerm(Expr j, Expr, const Reader &w, const Reader &x) const override {
-    Expr v;
+    return blockValue(j, w) * x(j);
+  }
+  Expr blockValue(Expr j, const Reader &w) const override {
     if (width_ == 4) {
       Expr u = cast<uint32_t>(w(4 * j)) | (cast<uint32_t>(w(4 * j + 1)) << 8) |
                (cast<uint32_t>(w(4 * j + 2)) << 16) | (cast<uint32_t>(w(4 * j + 3)) << 24);
-      v = reinterpret<float>(u);
-    } else if (!brain_) {
-      v = halfToFloat(w(2 * j), w(2 * j + 1));
-    } else { // bf16: the top half of an f32
-      v = reinterpret<float>((cast<uint32_t>(w(2 * j)) << 16) |
-                             (cast<uint32_t>(w(2 * j + 1)) << 24));
+      return reinterpret<float>(u);
     }
-    return v * x(j);
+    if (!brain_)
+      return halfToFloat(w(2 * j), w(2 * j + 1));
+    // bf16: the top half of an f32
+    return reinterpret<float>((cast<uint32_t>(w(2 * j)) << 16) |
+                              (cast<uint32_t>(w(2 * j + 1)) << 24));
   }
 
 private:
@@ -108,8 +126,10 @@ public:
 
 protected:
   Expr blockTerm(Expr j, Expr, const Reader &w, const Reader &x) const override {
-    Expr d = half(w, 0);
-    return (f32(cast<int8_t>(w(2 + j))) * d) * x(j);
+    return blockValue(j, w) * x(j);
+  }
+  Expr blockValue(Expr j, const Reader &w) const override {
+    return f32(cast<int8_t>(w(2 + j))) * half(w, 0);
   }
 };
 
@@ -122,55 +142,116 @@ public:
 
 protected:
   Expr blockTerm(Expr j, Expr, const Reader &w, const Reader &x) const override {
-    Expr d = half(w, 0);
-    int qs = hasMin_ ? 4 : 2;
-    Expr q = w(qs + (fifthBit_ ? 4 : 0) + j);
-    Expr x0 = i32(q & 15), x1 = i32(q >> 4);
-    if (fifthBit_) {
-      int at = qs;
-      Expr qh = cast<uint32_t>(w(at)) | (cast<uint32_t>(w(at + 1)) << 8) |
-                (cast<uint32_t>(w(at + 2)) << 16) | (cast<uint32_t>(w(at + 3)) << 24);
-      Expr uj = cast<uint32_t>(j);
-      x0 = x0 | i32(((qh >> uj) << 4) & 0x10);
-      x1 = x1 | i32((qh >> (uj + 12)) & 0x10);
-    }
-    if (!hasMin_) {
-      int bias = fifthBit_ ? 16 : 8;
-      return (f32(x0 - bias) * d) * x(j) + (f32(x1 - bias) * d) * x(j + 16);
-    }
-    Expr m = half(w, 2);
-    return (f32(x0) * d + m) * x(j) + (f32(x1) * d + m) * x(j + 16);
+    Expr q = w(qsAt() + j);
+    return dequant(i32(q & 15), j, w) * x(j) + dequant(i32(q >> 4), j + 16, w) * x(j + 16);
+  }
+  Expr blockValue(Expr l, const Reader &w) const override {
+    Expr q = w(qsAt() + l % 16);
+    return dequant(i32(select(l < 16, q & 15, q >> 4)), l, w);
   }
 
 private:
+  int qsAt() const { return (hasMin_ ? 4 : 2) + (fifthBit_ ? 4 : 0); }
+  /// Value l of the block from its low 4 bits `nib` (the fifth bit is bit l of qh).
+  Expr dequant(Expr nib, Expr l, const Reader &w) const {
+    Expr d = half(w, 0);
+    if (fifthBit_) {
+      int at = hasMin_ ? 4 : 2;
+      Expr qh = cast<uint32_t>(w(at)) | (cast<uint32_t>(w(at + 1)) << 8) |
+                (cast<uint32_t>(w(at + 2)) << 16) | (cast<uint32_t>(w(at + 3)) << 24);
+      nib = nib | i32(((qh >> cast<uint32_t>(l)) & 1) << 4);
+    }
+    if (!hasMin_)
+      return f32(nib - (fifthBit_ ? 16 : 8)) * d;
+    return f32(nib) * d + half(w, 2);
+  }
   bool hasMin_, fifthBit_;
 };
 
-/// q4_K: 32 lanes, 4 steps (chunks of 64 values) per 256-value super-block.
-class Q4_KDecoder : public BlockDecoder {
+/// ggml's kvalues_iq4nl[nib] as an Int(32) expression: a select tree on the four bits (one
+/// blend per node when vectorised, no gather).
+Expr iq4nlValue(Expr nib) {
+  static const int kValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                  1,    13,   25,  38,  53,  69,  89,  113};
+  std::vector<Expr> level;
+  for (int v : kValues)
+    level.push_back(Expr(v));
+  Expr n = i32(nib);
+  for (int bit = 0; level.size() > 1; ++bit) {
+    std::vector<Expr> next;
+    Expr set = ((n >> bit) & 1) != 0;
+    for (size_t k = 0; k < level.size(); k += 2)
+      next.push_back(select(set, level[k + 1], level[k]));
+    level.swap(next);
+  }
+  return level[0];
+}
+
+/// iq4_nl: the q4_0 lane layout, levels from the non-linear grid; w = d · level.
+class IQ4_NLDecoder : public BlockDecoder {
 public:
-  Q4_KDecoder() : BlockDecoder(256, 144, 32, 4) {}
+  IQ4_NLDecoder() : BlockDecoder(32, 18, 16, 1) {}
 
 protected:
-  /// ggml's get_scale_min_k4 for pair `is` (0..7) of the 12 packed scale bytes at offset 4.
-  static void scaleMin(Expr is, const Reader &w, Expr &sc, Expr &mn) {
-    auto q = [&](Expr k) { return w(4 + k); };
-    Expr scLo = q(is) & 63, mnLo = q(is + 4) & 63;
-    Expr scHi = (q(is + 4) & 15) | ((q(max(is - 4, 0)) >> 6) << 4);
-    Expr mnHi = (q(is + 4) >> 4) | ((q(is) >> 6) << 4);
-    sc = f32(select(is < 4, scLo, scHi));
-    mn = f32(select(is < 4, mnLo, mnHi));
+  Expr blockTerm(Expr j, Expr, const Reader &w, const Reader &x) const override {
+    Expr d = half(w, 0);
+    Expr q = w(2 + j);
+    return (d * f32(iq4nlValue(q & 15))) * x(j) + (d * f32(iq4nlValue(q >> 4))) * x(j + 16);
   }
+  Expr blockValue(Expr l, const Reader &w) const override {
+    Expr q = w(2 + l % 16);
+    return half(w, 0) * f32(iq4nlValue(select(l < 16, q & 15, q >> 4)));
+  }
+};
+
+/// ggml's get_scale_min_k4 for pair `is` (0..7) of the 12 packed scale bytes at offset 4
+/// (q4_K, q5_K).
+void scaleMinK4(Expr is, const std::function<Expr(Expr)> &w, Expr &sc, Expr &mn) {
+  auto q = [&](Expr k) { return w(4 + k); };
+  Expr scLo = q(is) & 63, mnLo = q(is + 4) & 63;
+  Expr scHi = (q(is + 4) & 15) | ((q(max(is - 4, 0)) >> 6) << 4);
+  Expr mnHi = (q(is + 4) >> 4) | ((q(is) >> 6) << 4);
+  sc = f32(select(is < 4, scLo, scHi));
+  mn = f32(select(is < 4, mnLo, mnHi));
+}
+
+/// q4_K (and q5_K with the fifth bits): 32 lanes, 4 steps (chunks of 64 values) per 256-value
+/// super-block.
+class Q4_KDecoder : public BlockDecoder {
+public:
+  explicit Q4_KDecoder(bool fifthBit)
+      : BlockDecoder(256, fifthBit ? 176 : 144, 32, 4), fifthBit_(fifthBit) {}
+
+protected:
   Expr blockTerm(Expr j, Expr c, const Reader &w, const Reader &x) const override {
-    Expr d = half(w, 0), dmin = half(w, 2);
-    Expr sc1, m1, sc2, m2;
-    scaleMin(2 * c, w, sc1, m1);
-    scaleMin(2 * c + 1, w, sc2, m2);
-    Expr q = w(16 + 32 * c + j);
-    Expr v1 = (d * sc1) * f32(q & 15) - dmin * m1;
-    Expr v2 = (d * sc2) * f32(q >> 4) - dmin * m2;
-    return v1 * x(64 * c + j) + v2 * x(64 * c + 32 + j);
+    Expr q = w(qsAt() + 32 * c + j);
+    Expr lo = i32(q & 15), hi = i32(q >> 4);
+    if (fifthBit_) {
+      Expr qh = w(16 + j);
+      lo = lo + i32((qh >> cast<uint8_t>(2 * c)) & 1) * 16;
+      hi = hi + i32((qh >> cast<uint8_t>(2 * c + 1)) & 1) * 16;
+    }
+    return dequant(lo, 2 * c, w) * x(64 * c + j) + dequant(hi, 2 * c + 1, w) * x(64 * c + 32 + j);
   }
+  Expr blockValue(Expr l, const Reader &w) const override {
+    Expr c = l / 64, isHigh = (l % 64) >= 32, j = l % 32;
+    Expr q = w(qsAt() + 32 * c + j);
+    Expr v = i32(select(isHigh, q >> 4, q & 15));
+    Expr is = 2 * c + select(isHigh, 1, 0);
+    if (fifthBit_)
+      v = v + i32((w(16 + j) >> cast<uint8_t>(is)) & 1) * 16;
+    return dequant(v, is, w);
+  }
+
+private:
+  int qsAt() const { return fifthBit_ ? 48 : 16; }
+  /// (d · sc) · v − dmin · m, as ggml.
+  Expr dequant(Expr v, Expr is, const Reader &w) const {
+    Expr sc, mn;
+    scaleMinK4(is, w, sc, mn);
+    return (half(w, 0) * sc) * f32(v) - half(w, 2) * mn;
+  }
+  bool fifthBit_;
 };
 
 /// q6_K: 32 lanes, 2 steps (halves of 128 values) per 256-value super-block.
@@ -197,43 +278,83 @@ protected:
            (scale(4) * q6(qlA >> 4, 4)) * x(base + 64) +
            (scale(6) * q6(qlB >> 4, 6)) * x(base + 96);
   }
+  Expr blockValue(Expr k, const Reader &w) const override {
+    Expr h = k / 128, quarter = (k % 128) / 32, l = k % 32;
+    Expr ql = w(64 * h + l + (quarter % 2) * 32);
+    Expr low = select(quarter < 2, ql & 15, ql >> 4);
+    Expr high = (w(128 + 32 * h + l) >> cast<uint8_t>(2 * quarter)) & 3;
+    Expr q = f32(i32(low | (high << 4)) - 32);
+    Expr sc = f32(cast<int8_t>(w(192 + 8 * h + l / 16 + 2 * quarter)));
+    return (half(w, 208) * sc) * q;
+  }
 };
 
-/// qcc's #qllm.int<bits, group, sym> rows, bits in {2, 4, 8}: 16 lanes of code bytes per step,
-/// each byte holding 8 / bits codes (LSB first) for consecutive columns.
-class IntGroupDecoder : public WeightDecoder {
+/// q2_K and q3_K share the walk: 32 lanes (byte l of a 32-byte half), 2 steps (halves), four
+/// 2-bit planes per step; lanes 0..15 and 16..31 use neighbouring sub-block scales.
+class Q2_KDecoder : public BlockDecoder {
 public:
-  IntGroupDecoder(int bits, int group, bool symmetric)
-      : bits_(bits), group_(group), symmetric_(symmetric) {}
-  int lanes() const override { return 16; }
-  int colMultiple() const override { return group_ ? group_ : chunkValues(); }
-  Expr blocks(Expr cols) const override { return group_ ? cols / group_ : Expr(1); }
-  Expr steps(Expr cols) const override { return groupLen(cols) / chunkValues(); }
-  Expr rowBytes(Expr cols) const override {
-    return blocks(cols) * paramBytes() + cols * bits_ / 8;
+  Q2_KDecoder() : BlockDecoder(256, 84, 32, 2) {}
+
+protected:
+  /// dl = d · (sc & 15), ml = dmin · (sc >> 4) of sub-block scale byte `is`.
+  void scaleMin(Expr is, const Reader &w, Expr &dl, Expr &ml) const {
+    Expr sc = w(is);
+    dl = half(w, 80) * f32(sc & 15);
+    ml = half(w, 82) * f32(sc >> 4);
   }
-  Expr term(Expr j, Expr s, Expr g, Expr cols, const RowAccess &a) const override {
-    Expr p = g * paramBytes();
-    Expr scale = halfToFloat(a.w(p), a.w(p + 1));
-    Expr zero = symmetric_ ? Expr(float(1 << (bits_ - 1))) : halfToFloat(a.w(p + 2), a.w(p + 3));
-    Expr first = g * groupLen(cols) + s * chunkValues(); // first column of this step
-    Expr byte = a.w(blocks(cols) * paramBytes() + first * bits_ / 8 + j);
-    int per = 8 / bits_;
+  Expr blockTerm(Expr l, Expr h, const Reader &w, const Reader &x) const override {
+    Expr q = w(16 + 32 * h + l);
     Expr sum;
-    for (int k = 0; k < per; ++k) {
-      Expr code = f32((byte >> (k * bits_)) & ((1 << bits_) - 1));
-      Expr t = (scale * (code - zero)) * a.x(first + per * j + k);
+    for (int p = 0; p < 4; ++p) {
+      Expr dl0, ml0, dl1, ml1;
+      scaleMin(8 * h + 2 * p, w, dl0, ml0);
+      scaleMin(8 * h + 2 * p + 1, w, dl1, ml1);
+      Expr dl = select(l < 16, dl0, dl1), ml = select(l < 16, ml0, ml1);
+      Expr t = (dl * f32((q >> (2 * p)) & 3) - ml) * x(128 * h + 32 * p + l);
       sum = sum.defined() ? sum + t : t;
     }
     return sum;
   }
+  Expr blockValue(Expr k, const Reader &w) const override {
+    Expr h = k / 128, p = (k % 128) / 32, l = k % 32;
+    Expr q = (w(16 + 32 * h + l) >> cast<uint8_t>(2 * p)) & 3;
+    Expr dl, ml;
+    scaleMin(8 * h + 2 * p + l / 16, w, dl, ml);
+    return dl * f32(q) - ml;
+  }
+};
 
-private:
-  int chunkValues() const { return 16 * 8 / bits_; }
-  int paramBytes() const { return symmetric_ ? 2 : 4; }
-  Expr groupLen(Expr cols) const { return group_ ? Expr(group_) : cols; }
-  int bits_, group_;
-  bool symmetric_;
+class Q3_KDecoder : public BlockDecoder {
+public:
+  Q3_KDecoder() : BlockDecoder(256, 110, 32, 2) {}
+
+protected:
+  /// d · scale j, scale j (< 16) unpacked from the 12 bytes at 96 as unpackQ3KScales does.
+  Expr subScale(Expr j, const Reader &w) const {
+    Expr low = select(j < 8, w(96 + min(j, 7)) & 15, w(96 + max(j - 8, 0)) >> 4);
+    Expr high = (w(96 + 8 + j % 4) >> cast<uint8_t>(2 * (j / 4))) & 3;
+    return half(w, 108) * f32(i32(low | (high << 4)) - 32);
+  }
+  /// The signed 3-bit value: 2 low bits of plane p, minus 4 when the hmask bit is clear.
+  Expr q3(Expr qbyte, Expr hbyte, Expr p, Expr h) const {
+    Expr lowBits = i32((qbyte >> cast<uint8_t>(2 * p)) & 3);
+    Expr hbit = (hbyte >> cast<uint8_t>(4 * h + p)) & 1;
+    return lowBits - select(hbit != 0, 0, 4);
+  }
+  Expr blockTerm(Expr l, Expr h, const Reader &w, const Reader &x) const override {
+    Expr q = w(32 + 32 * h + l), hm = w(l);
+    Expr sum;
+    for (int p = 0; p < 4; ++p) {
+      Expr dl = select(l < 16, subScale(8 * h + 2 * p, w), subScale(8 * h + 2 * p + 1, w));
+      Expr t = (dl * f32(q3(q, hm, p, h))) * x(128 * h + 32 * p + l);
+      sum = sum.defined() ? sum + t : t;
+    }
+    return sum;
+  }
+  Expr blockValue(Expr k, const Reader &w) const override {
+    Expr h = k / 128, p = (k % 128) / 32, l = k % 32;
+    return subScale(8 * h + 2 * p + l / 16, w) * f32(q3(w(32 + 32 * h + l), w(l), p, h));
+  }
 };
 
 } // namespace
@@ -258,20 +379,23 @@ std::unique_ptr<WeightDecoder> makeDecoder(const std::string &format) {
   if (f == "q5_1")
     return std::make_unique<Legacy4Decoder>(true, true);
   if (f == "q4_k")
-    return std::make_unique<Q4_KDecoder>();
+    return std::make_unique<Q4_KDecoder>(false);
   if (f == "q6_k")
     return std::make_unique<Q6_KDecoder>();
+  if (f == "q2_k")
+    return std::make_unique<Q2_KDecoder>();
+  if (f == "q3_k")
+    return std::make_unique<Q3_KDecoder>();
+  if (f == "q5_k")
+    return std::make_unique<Q4_KDecoder>(true);
+  if (f == "iq4_nl")
+    return std::make_unique<IQ4_NLDecoder>();
   int bits = 0, group = 0;
   char sym[8] = {0};
   int consumed = 0;
   if (std::sscanf(f.c_str(), "int%d_g%d_%4[a-z]%n", &bits, &group, sym, &consumed) == 3 &&
-      consumed == int(f.size()) && (bits == 2 || bits == 4 || bits == 8) && group >= 0 &&
-      (std::string(sym) == "sym" || std::string(sym) == "asym")) {
-    int chunk = 16 * 8 / bits;
-    if (group % chunk != 0)
-      return nullptr;
-    return std::make_unique<IntGroupDecoder>(bits, group, std::string(sym) == "sym");
-  }
+      consumed == int(f.size()) && (std::string(sym) == "sym" || std::string(sym) == "asym"))
+    return makeIntGroupDecoder(bits, group, std::string(sym) == "sym");
   return nullptr;
 }
 

@@ -16,6 +16,16 @@
 // dequantizer (e.g. (d · sc) · q for q6_K) before multiplying by x, so only the order of the
 // final sum differs from rt::linear.
 //
+// Staging. Bit streams whose codes straddle bytes (3/5/6/7-bit integer groups) give lane j a
+// unit of several bytes, so a lane's byte t sits at a stride of the unit size. Such decoders ask
+// the generator to stage the step's bytes (and the x values they pair with) through small
+// transposed buffers, staged(j, t) = byte t of lane j: Halide fills those with one dense load and
+// a shuffle, and the decoder then reads them back densely per t.
+//
+// Tails. A per-channel integer row (one group of `cols` values) need not be a multiple of the
+// step; the (block, step) walk then covers mainCols(cols) columns and the generator adds the
+// remaining columns one by one with value().
+//
 //===----------------------------------------------------------------------===//
 #ifndef QCC_LIB_CODEGEN_KERNELS_WEIGHTDECODERS_H
 #define QCC_LIB_CODEGEN_KERNELS_WEIGHTDECODERS_H
@@ -34,6 +44,10 @@ struct RowAccess {
   std::function<Halide::Expr(Halide::Expr)> w;
   /// Column `k` of the current activation row, a Float(32) expression.
   std::function<Halide::Expr(Halide::Expr)> x;
+  /// Staged byte / activation t of lane j at step s of block b (only for decoders that stage):
+  /// the values at stagedByte(j, t, s, b) and stagedColumn(j, t, s, b).
+  std::function<Halide::Expr(Halide::Expr, Halide::Expr, Halide::Expr, Halide::Expr)> stagedW,
+      stagedX;
 };
 
 class WeightDecoder {
@@ -51,12 +65,33 @@ public:
   /// Lane j's contribution at step s of block b (Float(32)).
   virtual Halide::Expr term(Halide::Expr j, Halide::Expr s, Halide::Expr b,
                             Halide::Expr cols, const RowAccess &a) const = 0;
+  /// The dequantized value of column k (Float(32)), computed exactly as the reference
+  /// dequantizer does (bit-exact). Scalar index arithmetic: used by qcc_embed and for tails.
+  virtual Halide::Expr value(Halide::Expr k, Halide::Expr cols,
+                             const std::function<Halide::Expr(Halide::Expr)> &w) const = 0;
+  /// Columns covered by the (block, step) walk; [mainCols, cols) is the tail.
+  virtual Halide::Expr mainCols(Halide::Expr cols) const { return cols; }
+  /// Bytes / activations per lane to stage (0: none), and where lane j's t-th one lives.
+  virtual int stagedBytes() const { return 0; }
+  virtual int stagedValues() const { return 0; }
+  virtual Halide::Expr stagedByte(Halide::Expr j, Halide::Expr t, Halide::Expr s, Halide::Expr b,
+                                  Halide::Expr cols) const {
+    return Halide::Expr();
+  }
+  virtual Halide::Expr stagedColumn(Halide::Expr j, Halide::Expr t, Halide::Expr s,
+                                    Halide::Expr b, Halide::Expr cols) const {
+    return Halide::Expr();
+  }
 };
 
 /// Parses a format name: a ggml name ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0",
-/// "q5_1", "q4_K", "q6_K", case-insensitive) or qcc's integer groups "int<bits>_g<group>_<sym|asym>"
-/// with bits in {2, 4, 8} ("int4_g128_asym"; g0 = one group per row). Null for anything else.
+/// "q5_1", "q2_K", "q3_K", "q4_K", "q5_K", "q6_K", "iq4_nl", case-insensitive) or qcc's integer
+/// groups "int<bits>_g<group>_<sym|asym>" with bits in 2..8 and group 0 (one group per row, any
+/// cols) or a power of two >= 16 ("int4_g128_asym", "int3_g0_sym"). Null for anything else.
 std::unique_ptr<WeightDecoder> makeDecoder(const std::string &format);
+
+/// qcc's integer groups (IntGroupDecoder.cpp); null for an unsupported bits/group pair.
+std::unique_ptr<WeightDecoder> makeIntGroupDecoder(int bits, int group, bool symmetric);
 
 /// IEEE half (two little-endian bytes) to float, exactly, with integer operations only (no F16C
 /// or half type needed, so it lowers the same on every target, CUDA included).

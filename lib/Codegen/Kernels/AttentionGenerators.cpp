@@ -1,0 +1,214 @@
+//===- AttentionGenerators.cpp - RoPE and causal GQA attention over a KV cache ===//
+//
+// qcc_rope: rotary position embedding, as rt::rope, out of place.
+//   The activations [B, T, heads·hd] are passed as a 5-D view (a, c, h, t, b) that splits each
+//   head into its rotation pairs, so both styles are plain strided buffers:
+//     interleaved  (pair (2i, 2i+1)):  a = member e ∈ {0, 1} (stride 1), c = pair i (stride 2)
+//     rotate_half  (pair (i, i+hd/2)): a = pair i (stride 1), c = member e (stride hd/2)
+//   then h (stride hd), t (stride heads·hd), b (stride T·heads·hd).
+//   Input  x float 5-D as above; Input pos int32 (token (b, t) is at position pos + t);
+//   Input  theta float64; Input freq_factors float [hd/2] when GeneratorParam freq_factors is
+//          true (per-frequency divisors, e.g. rt::llama3RopeFactors);
+//   Output y float 5-D, same view (may not alias x).
+//   GeneratorParam style = interleaved | rotate_half.
+//   cos/sin per (pair, t) are computed in double exactly as rt::ropeInvFreqs / rt::rope
+//   (θ^(-2i/hd) / factor_i, angle = (pos + t) · inv) into a small table, then
+//   y0 = x0·c − x1·s, y1 = x0·s + x1·c in float.
+//   Schedule: parallel over (h, t, b); interleaved vectorises both members and 8 pairs at once
+//   (dense load, deinterleave, interleave, dense store), rotate_half vectorises pairs.
+//
+// qcc_attention: one layer of causal attention with grouped-query heads over a KV cache laid
+//   out as rt::KVCache ([layers][batch][kvHeads][maxSeq][hd]; the caller passes one layer).
+//   Input  q        float (d, h, t, b)    = [B, T, heads, hd]
+//   Input  k, v     float (d, kh, t, b)   = [B, T, kvHeads, hd], the new tokens
+//   Input  k_cache, v_cache float (d, s, kh, b) = the layer's cache [batch][kvHeads][maxSeq][hd]
+//   Input  pos      int32: the new tokens are at positions pos .. pos+T-1
+//   Output out      float (d, h, t, b)
+//   Output k_cache_out, v_cache_out float (d, s, kh, b): the cache crop s ∈ [pos, pos+T),
+//          b < B (same memory as k_cache/v_cache, cropped with min pos on dimension 1);
+//          the kernel writes the new K/V there, as rt::attention does first.
+//   Semantics (rt::attention): query head h reads kv head h / (heads / kvHeads); token t
+//   attends over s ≤ pos + t with softmax(q·K_s / sqrt(hd)); keys/values at s < pos come from
+//   the cache, those at s ≥ pos from k/v directly (so the kernel never reads what it writes).
+//   Schedule (CPU): parallel over (h, t, b); per query, the scores over s are computed with the
+//   q·K dot product split into 8 vector lanes, max/exp/sum over s, then Σ_s p_s · V_s
+//   vectorised over d. Not yet scheduled for GPUs (the generator refuses GPU targets).
+//
+//===----------------------------------------------------------------------===//
+#include "Halide.h"
+
+#include <cstdlib>
+#include <iostream>
+
+using namespace Halide;
+
+namespace {
+
+class RopeGenerator : public Generator<RopeGenerator> {
+public:
+  GeneratorParam<std::string> style{"style", "interleaved"};
+  GeneratorParam<bool> freq_factors{"freq_factors", false};
+
+  Input<Buffer<float>> x{"x", 5};
+  Input<int32_t> pos{"pos"};
+  Input<double> theta{"theta"};
+  Input<Buffer<float>> *factors = nullptr;
+  Output<Buffer<float>> y{"y", 5};
+
+  void configure() {
+    if (freq_factors)
+      factors = add_input<Buffer<float>>("freq_factors", 1);
+  }
+
+  void generate() {
+    const std::string s = style;
+    if (s != "interleaved" && s != "rotate_half") {
+      std::cerr << "qcc_rope: style must be interleaved or rotate_half, got '" << s << "'\n";
+      std::exit(1);
+    }
+    const bool inter = s == "interleaved";
+    Var a("a"), c("c"), h("h"), t("t"), b("b"), i("i");
+    // Pairs per head and the head dimension.
+    Expr half = inter ? x.dim(1).extent() : x.dim(0).extent();
+    Expr hd = 2 * half;
+
+    Func inv("inv_freq");
+    Expr e = pow(theta, -cast<double>(2 * i) / cast<double>(hd));
+    if (factors)
+      e = e / cast<double>((*factors)(i));
+    inv(i) = e;
+    Func tab("cos_sin");
+    Expr angle = cast<double>(pos + t) * inv(i);
+    tab(i, t) = {cast<float>(cos(angle)), cast<float>(sin(angle))};
+
+    // Pair member m of pair p (m ∈ {0, 1}) in the view's coordinates.
+    auto at = [&](Expr p, int m) {
+      return inter ? x(m, p, h, t, b) : x(p, m, h, t, b);
+    };
+    Expr p = inter ? c : a, member = inter ? a : c;
+    Expr x0 = at(p, 0), x1 = at(p, 1);
+    Expr cs = tab(p, t)[0], sn = tab(p, t)[1];
+    y(a, c, h, t, b) = select(member == 0, x0 * cs - x1 * sn, x0 * sn + x1 * cs);
+
+    for (int d = 0; d < 5; ++d) {
+      x.dim(d).set_min(0);
+      y.dim(d).set_min(0);
+    }
+    int pairDim = inter ? 0 : 1;
+    x.dim(pairDim).set_extent(2);
+    y.dim(pairDim).set_extent(2);
+    if (factors)
+      factors->dim(0).set_min(0);
+
+    Var ht("ht"), htb("htb"), po("po"), pi("pi");
+    if (get_target().has_gpu_feature()) {
+      Var to("to"), ti("ti");
+      tab.compute_root().gpu_tile(i, t, po, to, pi, ti, 32, 1, TailStrategy::GuardWithIf);
+      y.fuse(t, b, htb).gpu_tile(inter ? c : a, h, po, ht, pi, ti, 32, 1,
+                                 TailStrategy::GuardWithIf);
+      return;
+    }
+    tab.compute_root().parallel(t);
+    inv.compute_root();
+    y.fuse(h, t, ht).fuse(ht, b, htb).parallel(htb);
+    if (inter) {
+      y.bound(a, 0, 2);
+      y.split(c, po, pi, 8, TailStrategy::GuardWithIf).reorder(a, pi, po).vectorize(a).vectorize(pi);
+    } else {
+      y.bound(c, 0, 2);
+      y.reorder(a, c).unroll(c).vectorize(a, natural_vector_size<float>(),
+                                          TailStrategy::GuardWithIf);
+    }
+  }
+};
+
+class AttentionGenerator : public Generator<AttentionGenerator> {
+public:
+  Input<Buffer<float>> q{"q", 4};
+  Input<Buffer<float>> k{"k", 4};
+  Input<Buffer<float>> v{"v", 4};
+  Input<Buffer<float>> k_cache{"k_cache", 4};
+  Input<Buffer<float>> v_cache{"v_cache", 4};
+  Input<int32_t> pos{"pos"};
+  Output<Buffer<float>> out{"out", 4};
+  Output<Buffer<float>> k_cache_out{"k_cache_out", 4};
+  Output<Buffer<float>> v_cache_out{"v_cache_out", 4};
+
+  void generate() {
+    if (get_target().has_gpu_feature()) {
+      std::cerr << "qcc_attention: GPU targets are not scheduled yet\n";
+      std::exit(1);
+    }
+    Var d("d"), h("h"), t("t"), b("b"), s("s"), kh("kh");
+    Expr hd = q.dim(0).extent(), heads = q.dim(1).extent(), T = q.dim(2).extent();
+    Expr kvHeads = k.dim(1).extent();
+    Expr group = heads / kvHeads;
+
+    // 1. The new tokens' K/V into the cache (the caller's crop [pos, pos + T)).
+    k_cache_out(d, s, kh, b) = k(d, kh, s - pos, b);
+    v_cache_out(d, s, kh, b) = v(d, kh, s - pos, b);
+
+    // 2. Keys/values at any s < pos + T: old ones from the cache, new ones from k/v.
+    auto kv = [&](const Input<Buffer<float>> &cache, const Input<Buffer<float>> &fresh, Expr dd,
+                  Expr ss, Expr hh, Expr bb) {
+      return select(ss < pos, cache(dd, ss, hh, bb), fresh(dd, hh, clamp(ss - pos, 0, T - 1), bb));
+    };
+
+    RDom rd(0, hd, "rd");
+    Func score("score");
+    score(s, h, t, b) = 0.0f;
+    score(s, h, t, b) += q(rd, h, t, b) * kv(k_cache, k, rd, s, h / group, b);
+    Expr scale = 1.0f / sqrt(cast<float>(hd));
+    Func scaled("scaled");
+    scaled(s, h, t, b) = score(s, h, t, b) * scale;
+
+    // Causal reduction domain: s ≤ pos + t.
+    RDom rs(0, pos + T, "rs");
+    rs.where(rs <= pos + t);
+    Func mx("mx");
+    mx(h, t, b) = Float(32).min();
+    mx(h, t, b) = max(mx(h, t, b), scaled(rs, h, t, b));
+    Func ex("ex");
+    ex(s, h, t, b) = exp(scaled(s, h, t, b) - mx(h, t, b));
+    Func sum("sum");
+    sum(h, t, b) = 0.0f;
+    sum(h, t, b) += ex(rs, h, t, b);
+    Func acc("acc");
+    acc(d, h, t, b) = 0.0f;
+    acc(d, h, t, b) += ex(rs, h, t, b) * kv(v_cache, v, d, rs, h / group, b);
+    out(d, h, t, b) = acc(d, h, t, b) * (1.0f / sum(h, t, b));
+
+    // Shapes.
+    for (auto *buf : {&q, &k, &v, &k_cache, &v_cache})
+      for (int dim = 0; dim < 4; ++dim)
+        buf->dim(dim).set_min(0);
+    for (int dim = 0; dim < 4; ++dim)
+      out.dim(dim).set_min(0);
+    k_cache_out.dim(0).set_min(0);
+    v_cache_out.dim(0).set_min(0);
+
+    // Schedule.
+    const int vec = natural_vector_size<float>();
+    Var ht("ht"), htb("htb"), u("u");
+    out.fuse(h, t, ht).fuse(ht, b, htb).parallel(htb);
+    out.vectorize(d, vec, TailStrategy::GuardWithIf);
+    for (Func f : {mx, sum})
+      f.compute_at(out, htb);
+    ex.compute_at(out, htb).vectorize(s, vec, TailStrategy::GuardWithIf);
+    score.compute_at(out, htb);
+    RVar rdo("rdo"), rdi("rdi");
+    score.update().split(rd, rdo, rdi, 8, TailStrategy::GuardWithIf);
+    Func lanes = score.update().rfactor(rdi, u);
+    lanes.compute_at(score, s).vectorize(u);
+    lanes.update().vectorize(u);
+    acc.compute_at(out, htb).vectorize(d, vec, TailStrategy::GuardWithIf);
+    acc.update().reorder(d, rs).vectorize(d, vec, TailStrategy::GuardWithIf);
+    for (Func f : {Func(k_cache_out), Func(v_cache_out)})
+      f.vectorize(d, vec, TailStrategy::GuardWithIf);
+  }
+};
+
+} // namespace
+
+HALIDE_REGISTER_GENERATOR(RopeGenerator, qcc_rope)
+HALIDE_REGISTER_GENERATOR(AttentionGenerator, qcc_attention)
