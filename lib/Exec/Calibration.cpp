@@ -79,6 +79,10 @@ void Calibration::observe(Operation *op, const float *x, int64_t n, int64_t cols
     byWeight_[w.getName()] = it->second;
   if (llvm::find(stageRecords_, it->second) == stageRecords_.end())
     stageRecords_.push_back(it->second);
+  auto [seen, first] = recordedThisCall_.try_emplace(it->second, x);
+  if (!first && seen->second == x)
+    return;
+  seen->second = x;
   accumulate(stats_[it->second], x, n, cols, opts);
 }
 
@@ -124,6 +128,7 @@ Expected<std::unique_ptr<Calibration>> Calibration::run(ReferenceExecutor &ex,
   Error err = ex.reset(batch);
   for (int64_t s = 0; !err && s < opts.samples; s += batch) {
     const int64_t B = std::min(batch, opts.samples - s);
+    cal->recordedThisCall_.clear();
     err = ex.forward(ArrayRef<int32_t>(*windows).slice(s * T, B * T), B, T, 0, logits);
     cal->tokensSeen_ += B * T;
   }
@@ -159,6 +164,7 @@ Calibration::runStreaming(ReferenceExecutor &ex, ArrayRef<int32_t> tokens,
     for (int64_t s = 0; s < S; s += batch) {
       const int64_t B = std::min(batch, S - s);
       h.assign(in.begin() + s * T * inDim, in.begin() + (s + B) * T * inDim);
+      cal->recordedThisCall_.clear();
       if (Error e = ex.runStage(stage, ArrayRef<int32_t>(*windows).slice(s * T, B * T), B, T, h))
         return e;
       if (last) // the logits: nothing reads them

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qcc/Quantize/QuantizeModel.h"
+#include "GPTQSequential.h"
 #include "QuantizeInternal.h"
 #include "qcc/Dialect/QLlm/QLlmOps.h"
 #include "qcc/Import/GGUF.h"
@@ -441,6 +442,10 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
                          (opts.budget > 0 && !opts.calibText.empty());
   const bool needText = (needStats && !opts.calibration) ||
                         (opts.budget > 0 && !opts.calibText.empty());
+  // GPTQ calibrating itself is sequential (each stage's inputs come from the quantized stages
+  // before it, XᵀX held one stage at a time); statistics from a file were measured on the float
+  // model, so GPTQ on them is one-shot.
+  const bool gptqSeq = opts.method == "gptq" && !opts.calibration;
   std::unique_ptr<Calibration> cal;
   // Planned formats are quantized with the importance matrix whenever there is one, as
   // qllm-choose-bits measured them.
@@ -464,7 +469,7 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
   }
   if (needStats && !stats) {
     CalibrationOptions co = opts.calib;
-    co.collectXtX = opts.method == "gptq";
+    co.collectXtX = opts.method == "gptq" && !gptqSeq;
     co.maxSampleRows = opts.method == "awq" ? 4096 : 0;
     auto c = Calibration::run(*calibExecutor, calibTokens, co);
     if (!c)
@@ -482,7 +487,7 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
       if (!st)
         return make_error<TensorError>(c.sourceName, "the calibration statistics do not cover "
                                                      "this tensor");
-      if (opts.method == "gptq" && st->xtx.empty())
+      if (opts.method == "gptq" && !gptqSeq && st->xtx.empty())
         return make_error<TensorError>(
             c.sourceName, "GPTQ needs XᵀX, which the calibration statistics do not hold "
                           "(qllm-calibrate xtx=true)");
@@ -538,7 +543,12 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;
   }
-  if (!opts.method.empty()) {
+  if (gptqSeq) {
+    int64_t seen = 0;
+    if (Error e = gptqSequential(module, src, calibTokens, opts.calib, opts.format, opts.gptq,
+                                 opts.simulate, simulated, packed, seen))
+      return std::move(e);
+  } else if (!opts.method.empty()) {
     if (Error e = simulateMethod(src, opts, stats, simulated, packed))
       return std::move(e);
   } else {

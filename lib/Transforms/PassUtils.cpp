@@ -67,7 +67,7 @@ FailureOr<ModuleInputs> openModuleInputs(ModuleOp module) {
 
 FailureOr<std::string> outputPath(ModuleOp module, llvm::StringRef option, llvm::StringRef path) {
   if (path.empty())
-    return module.emitError() << "needs " << option << "=FILE";
+    return module.emitError() << "the option " << option << "=FILE is required";
   llvm::SmallString<256> out(path);
   llvm::sys::fs::make_absolute(out);
   llvm::sys::path::remove_dots(out, true);

@@ -110,6 +110,9 @@ private:
   void observe(mlir::Operation *linear, const float *x, int64_t n, int64_t cols,
                const CalibrationOptions &opts);
   llvm::DenseMap<mlir::Value, size_t> byInput_;
+  /// Per record, the rows recorded during the current forward/stage call: linears reading one
+  /// value (q/k/v, gate/up) see the same rows, which count once.
+  llvm::DenseMap<size_t, const float *> recordedThisCall_;
   std::vector<size_t> stageRecords_; ///< Records the current stage touched.
   // Streaming state.
   std::vector<std::string> stageWeights_;

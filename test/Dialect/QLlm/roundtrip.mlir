@@ -165,7 +165,7 @@ module @variants {
 // CHECK-SAME: qllm.scales_folded = "awq"
 // CHECK: qllm.weight "a" {quantize_to = #qllm.ggml<q4_K>} : !qllm.weight<4x256, f32>
 // CHECK: qllm.weight "b" {quantize_to = #qllm.int<bits = 3, group = 128, sym = false>} : !qllm.weight<4x256, f32>
-// GENERIC-LABEL: "builtin.module"
+// GENERIC-LABEL: "builtin.module"() <{sym_name = "planned"}>
 // GENERIC: "qllm.weight"() <{name = "a", quantize_to = #qllm.ggml<q4_K>}>
 module @planned attributes {
   qllm.calibration = #qllm.calibration<path = "m.calib.gguf", size = 100, fingerprint = "xxh3:01",
