@@ -2,6 +2,9 @@
 #include "qcc/Codegen/KernelKey.h"
 
 #include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
 
 namespace qcc::codegen {
 
@@ -139,6 +142,48 @@ matmulFormatName(GGMLType type, const std::optional<quantalgo::IntGroupFormat> &
   default:
     return std::nullopt;
   }
+}
+
+std::string x86KernelTargetFromFlags(const std::string &flags) {
+  std::set<std::string> has;
+  std::istringstream in(flags);
+  for (std::string f; in >> f;)
+    has.insert(f);
+  auto all = [&](std::initializer_list<const char *> names) {
+    for (const char *n : names)
+      if (!has.count(n))
+        return false;
+    return true;
+  };
+  // The same rules as QCC_KERNEL_TARGET in lib/Codegen/Kernels/CMakeLists.txt.
+  std::string target = "x86-64-linux";
+  const std::pair<const char *, const char *> simple[] = {
+      {"sse4_1", "sse41"}, {"avx", "avx"}, {"avx2", "avx2"}, {"fma", "fma"}, {"f16c", "f16c"}};
+  for (const auto &[flag, feature] : simple)
+    if (has.count(flag))
+      target += std::string("-") + feature;
+  if (all({"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"})) {
+    target += "-avx512-avx512_skylake";
+    if (all({"avx512ifma", "avx512vbmi"})) {
+      target += "-avx512_cannonlake";
+      if (all({"avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni"}))
+        target += "-avx512_sapphirerapids";
+    }
+  }
+  return target;
+}
+
+std::string hostKernelTarget() {
+#if defined(__x86_64__) && defined(__linux__)
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);)
+    if (line.rfind("flags", 0) == 0) {
+      size_t colon = line.find(':');
+      if (colon != std::string::npos)
+        return x86KernelTargetFromFlags(line.substr(colon + 1));
+    }
+#endif
+  return "host";
 }
 
 } // namespace qcc::codegen

@@ -191,6 +191,20 @@ TEST(KernelKey, EveryWritableFormatHasAKernel) {
       }
 }
 
+TEST(KernelKey, HostTargetAvoidsHalidesSapphireRapidsGuess) {
+  // Zen 4 / Cooper Lake: AVX512-VNNI and -BF16, but no AVX512-FP16 or AVX-VNNI.
+  std::string zen4 = "fpu sse4_1 avx avx2 fma f16c avx512f avx512dq avx512ifma avx512cd avx512bw "
+                     "avx512vl avx512_bf16 avx512vbmi avx512_vnni";
+  EXPECT_EQ(x86KernelTargetFromFlags(zen4), "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-"
+                                            "avx512_skylake-avx512_cannonlake");
+  EXPECT_EQ(x86KernelTargetFromFlags(zen4 + " avx512_fp16 avx_vnni"),
+            "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake-avx512_cannonlake-"
+            "avx512_sapphirerapids");
+  EXPECT_EQ(x86KernelTargetFromFlags("sse4_1 avx avx2 fma f16c"),
+            "x86-64-linux-sse41-avx-avx2-fma-f16c");
+  EXPECT_FALSE(hostKernelTarget().empty());
+}
+
 // The generated KernelKey command line is accepted by the generator.
 TEST(KernelKey, CommandRuns) {
   fs::path dir = freshDir("key");

@@ -72,6 +72,16 @@ struct KernelKey {
 std::optional<std::string> matmulFormatName(GGMLType type,
                                             const std::optional<quantalgo::IntGroupFormat> &intFormat);
 
+/// The Halide target string for this machine, to use instead of Halide's "host". On x86-64 Linux
+/// it is built from the /proc/cpuinfo flags (e.g. "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-
+/// avx512_skylake-avx512_cannonlake"): Halide 14 reports avx512_sapphirerapids for any CPU with
+/// AVX512-VNNI and AVX512-BF16, and code for that feature uses AVX512-FP16 and AVX-VNNI
+/// instructions such CPUs (Cooper Lake, Zen 4) lack. Elsewhere "host".
+std::string hostKernelTarget();
+
+/// The same from a /proc/cpuinfo "flags" line (space-separated flags), for x86-64 Linux.
+std::string x86KernelTargetFromFlags(const std::string &flags);
+
 } // namespace qcc::codegen
 
 #endif // QCC_CODEGEN_KERNELKEY_H

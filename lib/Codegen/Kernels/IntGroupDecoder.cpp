@@ -49,7 +49,7 @@ public:
     return group_ ? cols : cols / chunkValues() * chunkValues();
   }
   int stagedBytes() const override { return crossing_ ? unitBytes_ : 0; }
-  int stagedValues() const override { return crossing_ ? unitValues_ : 0; }
+  int stagedValues() const override { return unitValues_ > 1 ? unitValues_ : 0; }
   Expr stagedByte(Expr j, Expr t, Expr s, Expr g, Expr cols) const override {
     return codesAt(cols) + firstColumn(s, g, cols) * bits_ / 8 + unitBytes_ * j + t;
   }
@@ -68,7 +68,8 @@ public:
       Expr byte = a.w(codesAt(cols) + first * bits_ / 8 + j);
       for (int k = 0; k < unitValues_; ++k) {
         Expr code = f32((byte >> (k * bits_)) & mask);
-        add((scale * (code - zero)) * a.x(first + unitValues_ * j + k));
+        Expr xv = unitValues_ > 1 ? a.stagedX(j, k, s, g) : a.x(first + j);
+        add((scale * (code - zero)) * xv);
       }
       return sum;
     }
