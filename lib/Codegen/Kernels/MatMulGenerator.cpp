@@ -21,8 +21,8 @@
 // Algorithm: partial(j, r, i) keeps one running sum per vector lane j over all (block, step)
 // pairs of row r; y is the fixed pairwise tree sum of those lanes. The lane layout is the
 // decoder's (dense byte loads, no gathers). Decoders that stage (3/5/6/7-bit integer groups)
-// get two small Funcs: staged_w(j, t) per step and staged_x(j, t) once per tile of rows (the
-// whole activation row, permuted so that each step's x values are dense per t), both
+// get two small Funcs: staged_w(j, t) per step and staged_x(j, t) once per call (the whole
+// activation rows, permuted so that each step's x values are dense per t), both
 // vectorised over j and t, which Halide lowers to dense loads plus transposing shuffles. Per-channel integer
 // rows whose length is not a multiple of the step add a scalar tail (decoder value()).
 //
@@ -148,13 +148,14 @@ public:
           .bound_extent(st, dec->stagedBytes())
           .vectorize(sj)
           .vectorize(st);
-    // The permuted activations do not depend on the row: once per tile of rows.
+    // The permuted activations do not depend on the row: once per call (n · cols floats).
     if (dec->stagedValues())
-      stagedX.compute_at(y, Var("ro"))
+      stagedX.compute_root()
           .bound_extent(sj, dec->lanes())
           .bound_extent(st, dec->stagedValues())
           .vectorize(sj)
-          .vectorize(st);
+          .vectorize(st)
+          .parallel(i);
   }
 
 private:
