@@ -35,6 +35,13 @@ Error saveCalibration(const Calibration &cal, StringRef path, const CalibrationF
   std::vector<std::string> names;
   std::vector<int32_t> recordIds;
   std::vector<bool> written(records.size(), false);
+  std::unique_ptr<MappedFile> spill;
+  if (!info.xtxSpillPath.empty()) {
+    auto f = MappedFile::open(info.xtxSpillPath);
+    if (!f)
+      return f.takeError();
+    spill = std::move(*f);
+  }
   for (const auto &[rec, name] : order) {
     const LinearInputStats &st = records[rec];
     names.push_back(name);
@@ -51,9 +58,21 @@ Error saveCalibration(const Calibration &cal, StringRef path, const CalibrationF
                 [&st](raw_ostream &os) { return writeF32<double>(os, st.sumAbs); });
     w.addTensor(name + ".in_abs_max", {st.cols}, GGMLType::F32,
                 [&st](raw_ostream &os) { return writeF32<float>(os, st.absMax); });
-    if (!st.xtx.empty())
+    if (!st.xtx.empty()) {
       w.addTensor(name + ".xtx", {st.cols, st.cols}, GGMLType::F32,
                   [&st](raw_ostream &os) { return writeF32<double>(os, st.xtx); });
+    } else if (auto it = info.xtxSpillOffset.find(rec); spill && it != info.xtxSpillOffset.end()) {
+      const uint64_t bytes = uint64_t(st.cols * st.cols) * sizeof(float), at = it->second;
+      if (at + bytes > spill->size())
+        return createStringError(inconvertibleErrorCode(), "%s: truncated XᵀX spill",
+                                 info.xtxSpillPath.c_str());
+      const char *data = reinterpret_cast<const char *>(spill->data()) + at;
+      w.addTensor(name + ".xtx", {st.cols, st.cols}, GGMLType::F32,
+                  [data, bytes](raw_ostream &os) {
+                    os.write(data, bytes);
+                    return Error::success();
+                  });
+    }
     if (st.sampleRows > 0)
       w.addTensor(name + ".samples", {st.cols, st.sampleRows}, GGMLType::F32,
                   [&st](raw_ostream &os) { return writeF32<float>(os, st.samples); });

@@ -21,12 +21,18 @@
 
 #include "qcc/Exec/Calibration.h"
 
+#include <map>
+
 namespace qcc {
 
 struct CalibrationFileInfo {
   std::string weightsFingerprint; ///< fingerprint of the weight file measured
   std::string dataset;            ///< calibration text path
   int64_t samples = 0, seqlen = 0;
+  /// Saving only: XᵀX matrices already released from memory (streaming calibration) and
+  /// spilled as f32 [cols, cols] to this file, at these byte offsets per record.
+  std::string xtxSpillPath;
+  std::map<size_t, uint64_t> xtxSpillOffset;
 };
 
 /// Writes `cal` atomically to `path`.
