@@ -86,11 +86,22 @@ TEST(Ops, RopeRotateHalfWithLlama3FactorsMatchesReference) {
   }
 }
 
-/// [B, T, heads, hd] as the 4-D (d, h, t, b) buffer qcc_attention takes.
+/// [B, T, heads, hd] as the 4-D (d, h, t, b) buffer qcc_attention takes for k and v.
 Buffer<float> headsView(float *x, int B, int T, int heads, int hd) {
   halide_dimension_t dims[4] = {
       {0, hd, 1}, {0, heads, hd}, {0, T, heads * hd}, {0, B, T * heads * hd}};
   return Buffer<float>(x, 4, dims);
+}
+
+/// [B, T, heads, hd] as the 5-D (d, g, kh, t, b) view for q and out: head h = kh · group + g.
+Buffer<float> groupedHeadsView(float *x, int B, int T, int heads, int kvHeads, int hd) {
+  const int group = heads / kvHeads;
+  halide_dimension_t dims[5] = {{0, hd, 1},
+                                {0, group, hd},
+                                {0, kvHeads, group * hd},
+                                {0, T, heads * hd},
+                                {0, B, T * heads * hd}};
+  return Buffer<float>(x, 5, dims);
 }
 
 /// One layer of the cache as (d, s, kh, b); with T > 0, the crop s ∈ [pos, pos + T), b < B.
@@ -107,7 +118,7 @@ Buffer<float> cacheView(float *layerBase, const rt::KVCache &c, int pos = 0, int
 TEST(Ops, AttentionMatchesReferenceAndWritesCache) {
   const int layers = 2, batch = 3, kvh = 2, maxSeq = 24, layer = 1;
   for (int hd : {16, 64}) {
-    for (int heads : {4, 2}) { // GQA (2 query heads per kv head) and plain MHA
+    for (int heads : {8, 2}) { // GQA (4 query heads per kv head) and plain MHA
       rt::KVCache refCache(layers, batch, kvh, maxSeq, hd), gotCache(layers, batch, kvh, maxSeq, hd);
       int pos = 0;
       // Prefill 6 tokens, one decode step, then 4 more tokens, with B = 2 of 3 cache rows.
@@ -121,10 +132,10 @@ TEST(Ops, AttentionMatchesReferenceAndWritesCache) {
         rt::attention(q.data(), k.data(), v.data(), B, T, pos, heads, refCache, layer, ref.data());
 
         float *kBase = gotCache.k(layer, 0, 0, 0), *vBase = gotCache.v(layer, 0, 0, 0);
-        Buffer<float> qb = headsView(q.data(), B, T, heads, hd);
+        Buffer<float> qb = groupedHeadsView(q.data(), B, T, heads, kvh, hd);
         Buffer<float> kb = headsView(k.data(), B, T, kvh, hd);
         Buffer<float> vb = headsView(v.data(), B, T, kvh, hd);
-        Buffer<float> outb = headsView(got.data(), B, T, heads, hd);
+        Buffer<float> outb = groupedHeadsView(got.data(), B, T, heads, kvh, hd);
         Buffer<float> kc = cacheView(kBase, gotCache), vc = cacheView(vBase, gotCache);
         Buffer<float> kOut = cacheView(kBase, gotCache, pos, T, B);
         Buffer<float> vOut = cacheView(vBase, gotCache, pos, T, B);

@@ -12,7 +12,8 @@
 //   qcc_add       no params
 //   qcc_rope      params: style (interleaved | rotate_half), freq_factors (true: an extra
 //                 freq_factors input); x/y are 5-D pair views (AttentionGenerators.cpp)
-//   qcc_attention no params; q/k/v/out 4-D, the layer's KV cache in and its crop out
+//   qcc_attention no params; q/out 5-D grouped-head views, k/v 4-D, the layer's KV cache in
+//                 and its crop [pos, pos+T) out (AttentionGenerators.cpp)
 // A shape parameter of 0 means dynamic (taken from the buffers at run time). This header is
 // Halide-free and MLIR-free: it only builds names and command lines.
 //

@@ -19,19 +19,21 @@
 //
 // qcc_attention: one layer of causal attention with grouped-query heads over a KV cache laid
 //   out as rt::KVCache ([layers][batch][kvHeads][maxSeq][hd]; the caller passes one layer).
-//   Input  q        float (d, h, t, b)    = [B, T, heads, hd]
+//   Input  q        float (d, g, kh, t, b) = [B, T, heads, hd] with query head h = kh·group + g
+//                   (group = heads / kvHeads), i.e. the heads dimension split in two
 //   Input  k, v     float (d, kh, t, b)   = [B, T, kvHeads, hd], the new tokens
 //   Input  k_cache, v_cache float (d, s, kh, b) = the layer's cache [batch][kvHeads][maxSeq][hd]
 //   Input  pos      int32: the new tokens are at positions pos .. pos+T-1
-//   Output out      float (d, h, t, b)
+//   Output out      float (d, g, kh, t, b), the same view of [B, T, heads, hd]
 //   Output k_cache_out, v_cache_out float (d, s, kh, b): the cache crop s ∈ [pos, pos+T),
 //          b < B (same memory as k_cache/v_cache, cropped with min pos on dimension 1);
 //          the kernel writes the new K/V there, as rt::attention does first.
 //   Semantics (rt::attention): query head h reads kv head h / (heads / kvHeads); token t
 //   attends over s ≤ pos + t with softmax(q·K_s / sqrt(hd)); keys/values at s < pos come from
 //   the cache, those at s ≥ pos from k/v directly (so the kernel never reads what it writes).
-//   Schedule (CPU): parallel over (h, t, b); per query, the scores over s are computed with the
-//   q·K dot product split into 8 vector lanes, max/exp/sum over s, then Σ_s p_s · V_s
+//   Schedule (CPU): parallel over (kv head, t, b), each task serving the kv head's whole query
+//   group (every K/V row is loaded once and used by all of them); the scores over s use the
+//   q·K dot product split into 8 vector lanes, then max/exp/sum over s and Σ_s p_s · V_s
 //   vectorised over d. Not yet scheduled for GPUs (the generator refuses GPU targets).
 //
 //===----------------------------------------------------------------------===//
@@ -124,13 +126,13 @@ public:
 
 class AttentionGenerator : public Generator<AttentionGenerator> {
 public:
-  Input<Buffer<float>> q{"q", 4};
+  Input<Buffer<float>> q{"q", 5};
   Input<Buffer<float>> k{"k", 4};
   Input<Buffer<float>> v{"v", 4};
   Input<Buffer<float>> k_cache{"k_cache", 4};
   Input<Buffer<float>> v_cache{"v_cache", 4};
   Input<int32_t> pos{"pos"};
-  Output<Buffer<float>> out{"out", 4};
+  Output<Buffer<float>> out{"out", 5};
   Output<Buffer<float>> k_cache_out{"k_cache_out", 4};
   Output<Buffer<float>> v_cache_out{"v_cache_out", 4};
 
@@ -139,10 +141,9 @@ public:
       std::cerr << "qcc_attention: GPU targets are not scheduled yet\n";
       std::exit(1);
     }
-    Var d("d"), h("h"), t("t"), b("b"), s("s"), kh("kh");
-    Expr hd = q.dim(0).extent(), heads = q.dim(1).extent(), T = q.dim(2).extent();
-    Expr kvHeads = k.dim(1).extent();
-    Expr group = heads / kvHeads;
+    // g: query head within its kv group; query head h = kh · group + g.
+    Var d("d"), g("g"), kh("kh"), t("t"), b("b"), s("s");
+    Expr hd = q.dim(0).extent(), T = q.dim(3).extent();
 
     // 1. The new tokens' K/V into the cache (the caller's crop [pos, pos + T)).
     k_cache_out(d, s, kh, b) = k(d, kh, s - pos, b);
@@ -156,53 +157,60 @@ public:
 
     RDom rd(0, hd, "rd");
     Func score("score");
-    score(s, h, t, b) = 0.0f;
-    score(s, h, t, b) += q(rd, h, t, b) * kv(k_cache, k, rd, s, h / group, b);
+    score(s, g, kh, t, b) = 0.0f;
+    score(s, g, kh, t, b) += q(rd, g, kh, t, b) * kv(k_cache, k, rd, s, kh, b);
     Expr scale = 1.0f / sqrt(cast<float>(hd));
     Func scaled("scaled");
-    scaled(s, h, t, b) = score(s, h, t, b) * scale;
+    scaled(s, g, kh, t, b) = score(s, g, kh, t, b) * scale;
 
     // Causal reduction domain: s ≤ pos + t.
     RDom rs(0, pos + T, "rs");
     rs.where(rs <= pos + t);
     Func mx("mx");
-    mx(h, t, b) = Float(32).min();
-    mx(h, t, b) = max(mx(h, t, b), scaled(rs, h, t, b));
+    mx(g, kh, t, b) = Float(32).min();
+    mx(g, kh, t, b) = max(mx(g, kh, t, b), scaled(rs, g, kh, t, b));
     Func ex("ex");
-    ex(s, h, t, b) = exp(scaled(s, h, t, b) - mx(h, t, b));
+    ex(s, g, kh, t, b) = exp(scaled(s, g, kh, t, b) - mx(g, kh, t, b));
     Func sum("sum");
-    sum(h, t, b) = 0.0f;
-    sum(h, t, b) += ex(rs, h, t, b);
+    sum(g, kh, t, b) = 0.0f;
+    sum(g, kh, t, b) += ex(rs, g, kh, t, b);
     Func acc("acc");
-    acc(d, h, t, b) = 0.0f;
-    acc(d, h, t, b) += ex(rs, h, t, b) * kv(v_cache, v, d, rs, h / group, b);
-    out(d, h, t, b) = acc(d, h, t, b) * (1.0f / sum(h, t, b));
+    acc(d, g, kh, t, b) = 0.0f;
+    acc(d, g, kh, t, b) += ex(rs, g, kh, t, b) * kv(v_cache, v, d, rs, kh, b);
+    out(d, g, kh, t, b) = acc(d, g, kh, t, b) * (1.0f / sum(g, kh, t, b));
 
     // Shapes.
-    for (auto *buf : {&q, &k, &v, &k_cache, &v_cache})
+    for (int dim = 0; dim < 5; ++dim) {
+      q.dim(dim).set_min(0);
+      out.dim(dim).set_min(0);
+    }
+    for (auto *buf : {&k, &v, &k_cache, &v_cache})
       for (int dim = 0; dim < 4; ++dim)
         buf->dim(dim).set_min(0);
-    for (int dim = 0; dim < 4; ++dim)
-      out.dim(dim).set_min(0);
     k_cache_out.dim(0).set_min(0);
     v_cache_out.dim(0).set_min(0);
 
-    // Schedule.
+    // Schedule: one task per (kv head, token, sequence) handles the whole query group, so each
+    // K/V row is loaded once per group and reused from L1 by its `group` query heads.
     const int vec = natural_vector_size<float>();
-    Var ht("ht"), htb("htb"), u("u");
-    out.fuse(h, t, ht).fuse(ht, b, htb).parallel(htb);
+    Var kt("kt"), ktb("ktb"), u("u");
+    out.fuse(kh, t, kt).fuse(kt, b, ktb).parallel(ktb);
     out.vectorize(d, vec, TailStrategy::GuardWithIf);
     for (Func f : {mx, sum})
-      f.compute_at(out, htb);
-    ex.compute_at(out, htb).vectorize(s, vec, TailStrategy::GuardWithIf);
-    score.compute_at(out, htb);
+      f.compute_at(out, ktb);
+    ex.compute_at(out, ktb).vectorize(s, vec, TailStrategy::GuardWithIf);
+    // Scores: for each s, every query head of the group against the same K row; the dot
+    // product over d in 8 vector lanes (rfactor), reduced once per (s, g).
+    score.compute_at(out, ktb);
     RVar rdo("rdo"), rdi("rdi");
     score.update().split(rd, rdo, rdi, 8, TailStrategy::GuardWithIf);
     Func lanes = score.update().rfactor(rdi, u);
-    lanes.compute_at(score, s).vectorize(u);
+    score.update().reorder(g, s);
+    lanes.compute_at(score, g).vectorize(u);
     lanes.update().vectorize(u);
-    acc.compute_at(out, htb).vectorize(d, vec, TailStrategy::GuardWithIf);
-    acc.update().reorder(d, rs).vectorize(d, vec, TailStrategy::GuardWithIf);
+    // Σ_s p_s · V_s: for each s, the V row is reused by every query head of the group.
+    acc.compute_at(out, ktb).vectorize(d, vec, TailStrategy::GuardWithIf);
+    acc.update().reorder(d, g, rs).vectorize(d, vec, TailStrategy::GuardWithIf);
     for (Func f : {Func(k_cache_out), Func(v_cache_out)})
       f.vectorize(d, vec, TailStrategy::GuardWithIf);
   }
