@@ -72,7 +72,7 @@ model() {
   for b in 4 3; do
     row "$name" "rtn-w$b" "rtn int$b g$g asym" "$gnote" --method rtn --bits "$b" --group "$g" --asym
     row "$name" "gptq-w$b" "gptq int$b g$g asym" "$gnote" --method gptq --bits "$b" --group "$g" --asym "${calib[@]}"
-    row "$name" "awq-w$b" "awq int$b g$g asym (simulated)" "$gnote" --method awq --bits "$b" --group "$g" --asym --simulate "${calib[@]}"
+    row "$name" "awq-w$b" "awq int$b g$g asym" "$gnote" --method awq --bits "$b" --group "$g" --asym "${calib[@]}"
   done
   row "$name" w8a8 "smoothquant W8A8 (α 0.5)" "" --method smoothquant "${calib[@]}"
   # The budget solver at Q4_K_M's bits/weight for this model (read from the q4_k_m row).
@@ -124,9 +124,9 @@ print("MB = 10^6 bytes of weights (qcc-run summary's weight_bytes); bits/weight 
       "± is llama.cpp-protocol ppl_stderr. quant s = qcc-quantize wall time (import not included).")
 if sim:
     print()
-    print("† AWQ exists only simulated for now (weights stored dequantized as f32): bits/weight and "
-          "MB are what the int format would take packed (qcc-quantize's simulated_bits_per_weight / "
-          "simulated_bytes); the module actually run is f32.")
+    print("† Simulated (weights stored dequantized as f32): bits/weight and MB are what the int "
+          "format would take packed (qcc-quantize's simulated_bits_per_weight / simulated_bytes); "
+          "the module actually run is f32.")
 if notes:
     print()
     print("\n".join(f"- {n}" for n in notes))

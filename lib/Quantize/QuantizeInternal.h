@@ -18,9 +18,11 @@ namespace qcc {
 std::vector<float> loadF32(const ModelSource &src, llvm::StringRef name);
 
 /// AWQ for one decoder layer (lib/Quantize/AWQLayer.cpp): scaled/clipped f32 linears in `scaled`,
-/// folded norm weights in `out`.
+/// folded norm weights in `out`. `seqlen`: the calibration window length, the samples being
+/// whole windows in order (the q/k/v search runs attention over them; 0 = unknown).
 llvm::Error awqLayer(const ModelSource &src, const LayerTensors &l,
-                     const quantalgo::IntGroupFormat &fmt, const Calibration *cal, bool clip,
+                     const quantalgo::IntGroupFormat &fmt, const Calibration *cal,
+                     int64_t seqlen, bool clip,
                      std::map<std::string, std::vector<float>> &scaled,
                      llvm::StringMap<std::vector<float>> &out);
 

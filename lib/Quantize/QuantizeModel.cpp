@@ -138,7 +138,8 @@ static Error simulateMethod(const ModelSource &src, const QuantizeOptions &opts,
     std::vector<std::string> norms = {l.attnNorm, "", l.ffnNorm, ""};
     std::map<std::string, std::vector<float>> awqScaled;
     if (opts.method == "awq")
-      if (Error e = awqLayer(src, l, fmt, cal, !opts.foldOnly, awqScaled, out))
+      if (Error e = awqLayer(src, l, fmt, cal, opts.calib.seqlen, !opts.foldOnly, awqScaled,
+                             out))
         return e;
     for (size_t si = 0; si < sets.size(); ++si) {
       const std::vector<std::string> &set = sets[si];

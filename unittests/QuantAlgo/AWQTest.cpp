@@ -6,7 +6,10 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <limits>
 
 using namespace qcc::quantalgo;
 
@@ -112,7 +115,9 @@ TEST(AWQ, RatioZeroIsRTN) {
       awqSearch(format, block().linears(), block().x.data(), kSamples, kCols, options);
   ASSERT_TRUE(bool(result)) << llvm::toString(result.takeError());
   ASSERT_EQ(result->lossPerRatio.size(), 20u);
-  EXPECT_DOUBLE_EQ(result->lossPerRatio[0] * double(2 * kRows * kSamples), rtnError(format));
+  // The search evaluates the error through XᵀX; same quantity, other rounding.
+  EXPECT_NEAR(result->lossPerRatio[0] * double(2 * kRows * kSamples), rtnError(format),
+              1e-9 * rtnError(format));
   AWQResult rtnLike;
   rtnLike.scales = s;
   EXPECT_DOUBLE_EQ(awqError(format, rtnLike), rtnError(format));
@@ -144,6 +149,128 @@ TEST(AWQ, ClipSearchNeverWorsensAGroup) {
       const float m = maxVal[r * 4 + g];
       EXPECT_LE(m, orgMax);
       EXPECT_GE(m, orgMax * 0.55f - 1e-6f);
+    }
+}
+
+// An MLP-like block over the two linears of block() (think gate/up): out = down(silu(w1·x) ·
+// w2·x), down [kCols, kRows] in f32, as llm-awq inspects the whole MLP for gate/up.
+struct MLP {
+  std::vector<float> down = testdata::gaussian(kCols * kRows, 24, 0.05f);
+  void operator()(llvm::ArrayRef<const float *> w, std::vector<float> &out) const {
+    const float *x = block().x.data();
+    std::vector<float> g(kSamples * kRows), u(kSamples * kRows);
+    linearForward(x, kSamples, kCols, w[0], kRows, g.data());
+    linearForward(x, kSamples, kCols, w[1], kRows, u.data());
+    for (int64_t i = 0; i < kSamples * kRows; ++i)
+      g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    out.resize(kSamples * kCols);
+    linearForward(g.data(), kSamples, kRows, down.data(), kCols, out.data());
+  }
+};
+
+double meanSquaredDiff(const std::vector<float> &a, const std::vector<float> &b) {
+  return squaredError(a.data(), b.data(), int64_t(a.size())) / double(a.size());
+}
+
+TEST(AWQ, BlockLossAtRatioZeroIsTheRTNBlockError) {
+  IntGroupFormat format{3, 128, false};
+  MLP mlp;
+  AWQOptions options;
+  options.searchClip = false;
+  llvm::Expected<AWQResult> result = awqSearch(format, block().linears(), block().x.data(),
+                                               kSamples, kCols, options, mlp);
+  ASSERT_TRUE(bool(result)) << llvm::toString(result.takeError());
+  std::vector<float> q1(kRows * kCols), q2(kRows * kCols), org, rtn;
+  fakeQuantizeMatrixRTN(format, block().w1.data(), kRows, kCols, q1.data());
+  fakeQuantizeMatrixRTN(format, block().w2.data(), kRows, kCols, q2.data());
+  mlp({block().w1.data(), block().w2.data()}, org);
+  mlp({q1.data(), q2.data()}, rtn);
+  EXPECT_DOUBLE_EQ(result->lossPerRatio[0], meanSquaredDiff(org, rtn));
+  // The search keeps the grid's minimum, so it never ends worse than RTN on its objective.
+  EXPECT_EQ(result->bestLoss,
+            *std::min_element(result->lossPerRatio.begin(), result->lossPerRatio.end()));
+  EXPECT_LE(result->bestLoss, result->lossPerRatio[0]);
+  // And the loss is that of the weights awqApply produces.
+  std::vector<float> w1(block().w1), w2(block().w2), out;
+  awqApply(format, w1.data(), kRows, kCols, result->scales, {});
+  awqApply(format, w2.data(), kRows, kCols, result->scales, {});
+  fakeQuantizeMatrixRTN(format, w1.data(), kRows, kCols, q1.data());
+  fakeQuantizeMatrixRTN(format, w2.data(), kRows, kCols, q2.data());
+  for (int64_t r = 0; r < kRows; ++r)
+    for (int64_t c = 0; c < kCols; ++c) {
+      q1[r * kCols + c] /= result->scales[c];
+      q2[r * kCols + c] /= result->scales[c];
+    }
+  mlp({q1.data(), q2.data()}, out);
+  EXPECT_DOUBLE_EQ(result->bestLoss, meanSquaredDiff(org, out));
+  std::printf("AWQ MLP-output loss b3 g128 asym: rtn %.4g, alpha %.2f %.4g\n",
+              result->lossPerRatio[0], result->bestRatio, result->bestLoss);
+}
+
+TEST(AWQ, OwnOutputBlockMatchesTheDefaultLoss) {
+  // A block that returns the linears' own outputs is the loss without a block.
+  IntGroupFormat format{4, 128, true};
+  AWQOptions options;
+  options.searchClip = false;
+  auto own = [](llvm::ArrayRef<const float *> w, std::vector<float> &out) {
+    out.assign(2 * kSamples * kRows, 0.0f);
+    for (size_t l = 0; l < w.size(); ++l)
+      linearForward(block().x.data(), kSamples, kCols, w[l], kRows,
+                    out.data() + l * kSamples * kRows);
+  };
+  llvm::Expected<AWQResult> a =
+      awqSearch(format, block().linears(), block().x.data(), kSamples, kCols, options);
+  llvm::Expected<AWQResult> b =
+      awqSearch(format, block().linears(), block().x.data(), kSamples, kCols, options, own);
+  ASSERT_TRUE(bool(a) && bool(b));
+  for (size_t i = 0; i < a->lossPerRatio.size(); ++i)
+    EXPECT_NEAR(a->lossPerRatio[i], b->lossPerRatio[i], 1e-4 * a->lossPerRatio[i]) << i;
+}
+
+TEST(AWQ, SkipClipLeavesThatLinearUnclipped) {
+  IntGroupFormat format{3, 128, false};
+  AWQOptions options;
+  options.skipClip = {true, false};
+  llvm::Expected<AWQResult> result =
+      awqSearch(format, block().linears(), block().x.data(), kSamples, kCols, options);
+  ASSERT_TRUE(bool(result)) << llvm::toString(result.takeError());
+  ASSERT_EQ(result->clipMaxVal.size(), 2u);
+  EXPECT_TRUE(result->clipMaxVal[0].empty());
+  EXPECT_EQ(result->clipMaxVal[1].size(), size_t(kRows * 2));
+}
+
+TEST(AWQ, ClipSearchFindsTheTokenErrorMinimum) {
+  // The search scores candidates through per-group Gram matrices; running the sampled tokens
+  // through (as auto_clip does) must agree that the chosen max_val is the grid's best.
+  IntGroupFormat format{3, 64, false};
+  AWQOptions options;
+  options.maxClipTokens = 100; // stride 5 over 512 tokens
+  const float *w = block().w2.data(), *x = block().x.data();
+  std::vector<float> maxVal = awqSearchClip(format, w, kRows, kCols, x, kSamples, options);
+  auto tokenError = [&](int64_t r, int64_t g, float m) {
+    std::vector<float> c(64), q(64);
+    for (int64_t k = 0; k < 64; ++k)
+      c[k] = std::clamp(w[r * kCols + g * 64 + k], -m, m);
+    fakeQuantizeMatrixRTN(format, c.data(), 1, 64, q.data());
+    double err = 0.0;
+    int64_t count = 0;
+    for (int64_t t = 0; t < kSamples; t += 5, ++count) {
+      double acc = 0.0;
+      for (int64_t k = 0; k < 64; ++k)
+        acc += double(x[t * kCols + g * 64 + k]) * (double(q[k]) - w[r * kCols + g * 64 + k]);
+      err += acc * acc;
+    }
+    return err / double(count);
+  };
+  for (int64_t r = 0; r < kRows; r += 7)
+    for (int64_t g = 0; g < 4; ++g) {
+      float orgMax = 0.0f;
+      for (int64_t k = 0; k < 64; ++k)
+        orgMax = std::max(orgMax, std::fabs(w[r * kCols + g * 64 + k]));
+      double best = std::numeric_limits<double>::infinity();
+      for (int i = 0; i < 10; ++i)
+        best = std::min(best, tokenError(r, g, orgMax * (1.0f - float(i) / 20.0f)));
+      EXPECT_NEAR(tokenError(r, g, maxVal[r * 4 + g]), best, 1e-9 * best) << r << " " << g;
     }
 }
 
