@@ -144,7 +144,7 @@ struct MLPBlock {
 /// folded norm weights go to `out`.
 Error awqLayer(const ModelSource &src, const LayerTensors &l,
                const quantalgo::IntGroupFormat &fmt, const Calibration *cal, int64_t seqlen,
-               bool clip, std::map<std::string, std::vector<float>> &scaled,
+               bool searchScales, bool clip, std::map<std::string, std::vector<float>> &scaled,
                StringMap<std::vector<float>> &out) {
   using namespace quantalgo;
   auto rowsOf = [&](StringRef n) { const TensorRef *t = src.find(n); return t->shape[0]; };
@@ -180,7 +180,7 @@ Error awqLayer(const ModelSource &src, const LayerTensors &l,
       refs.push_back({scaled[name].data(), rowsOf(name)});
     AWQOptions opts;
     opts.searchClip = clip;
-    if (!site.scale)
+    if (!site.scale || !searchScales)
       opts.nGrid = 1; // ratio 0 only: s = 1, clipping still searched
     std::optional<AttentionBlock> attn;
     std::optional<MLPBlock> mlp;

@@ -17,12 +17,13 @@ namespace qcc {
 /// The f32 weights of `name` in the source (any stored format, dequantized).
 std::vector<float> loadF32(const ModelSource &src, llvm::StringRef name);
 
-/// AWQ for one decoder layer (lib/Quantize/AWQLayer.cpp): scaled/clipped f32 linears in `scaled`,
+/// AWQ for one decoder layer (without searchScales: s = 1, the scales were folded before, only
+/// the clipping is searched) (lib/Quantize/AWQLayer.cpp): scaled/clipped f32 linears in `scaled`,
 /// folded norm weights in `out`. `seqlen`: the calibration window length, the samples being
 /// whole windows in order (the q/k/v search runs attention over them; 0 = unknown).
 llvm::Error awqLayer(const ModelSource &src, const LayerTensors &l,
                      const quantalgo::IntGroupFormat &fmt, const Calibration *cal,
-                     int64_t seqlen, bool clip,
+                     int64_t seqlen, bool searchScales, bool clip,
                      std::map<std::string, std::vector<float>> &scaled,
                      llvm::StringMap<std::vector<float>> &out);
 

@@ -138,8 +138,8 @@ static Error simulateMethod(const ModelSource &src, const QuantizeOptions &opts,
     std::vector<std::string> norms = {l.attnNorm, "", l.ffnNorm, ""};
     std::map<std::string, std::vector<float>> awqScaled;
     if (opts.method == "awq")
-      if (Error e = awqLayer(src, l, fmt, cal, opts.calib.seqlen, !opts.foldOnly, awqScaled,
-                             out))
+      if (Error e = awqLayer(src, l, fmt, cal, opts.calib.seqlen, !opts.scalesFolded,
+                                 !opts.foldOnly, awqScaled, out))
         return e;
     for (size_t si = 0; si < sets.size(); ++si) {
       const std::vector<std::string> &set = sets[si];
@@ -471,7 +471,9 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
   if (needStats && !stats) {
     CalibrationOptions co = opts.calib;
     co.collectXtX = opts.method == "gptq" && !gptqSeq;
-    co.maxSampleRows = opts.method == "awq" ? 4096 : 0;
+    // AWQ's attention loss runs on whole windows: about 4096 rows, in whole windows.
+    co.maxSampleRows =
+        opts.method == "awq" ? std::max<int64_t>(1, 4096 / co.seqlen) * co.seqlen : 0;
     auto c = Calibration::run(*calibExecutor, calibTokens, co);
     if (!c)
       return c.takeError();

@@ -57,6 +57,8 @@ struct QLlmFoldScalesPass : public qcc::impl::QLlmFoldScalesBase<QLlmFoldScalesP
     opts.calib.samples = calibSamples;
     opts.calib.seqlen = calibSeqlen;
     opts.calibration = in->calibration.get();
+    if (opts.calibration) // AWQ's attention loss cuts the sample rows into these windows
+      opts.calib.seqlen = in->calibrationSeqlen;
     opts.ggufPath = *out;
     if (failed(quantizeAndRetarget(module, *in, opts)))
       return signalPassFailure();

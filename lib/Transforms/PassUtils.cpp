@@ -57,10 +57,12 @@ FailureOr<ModuleInputs> openModuleInputs(ModuleOp module) {
     if (int64_t((*file)->size()) != cf.getSize() || fingerprintFile(**file) != cf.getFingerprint())
       return module.emitError("calibration file ")
              << cf.getPath() << " changed since qllm-calibrate wrote it (size or fingerprint)";
-    auto cal = loadCalibration(cf.getPath());
+    CalibrationFileInfo info;
+    auto cal = loadCalibration(cf.getPath(), &info);
     if (!cal)
       return emitError(module, cal.takeError()), failure();
     in.calibration = std::move(*cal);
+    in.calibrationSeqlen = info.seqlen;
   }
   return in;
 }

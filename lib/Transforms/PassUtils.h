@@ -25,6 +25,7 @@ struct ModuleInputs {
   std::unique_ptr<ModelSource> weights;
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<Calibration> calibration;
+  int64_t calibrationSeqlen = 0; ///< The window length the statistics were measured with.
 };
 
 /// Opens what the module's attributes name, checking sizes and fingerprints, and that the

@@ -59,6 +59,8 @@ struct QLlmQuantizePass : public qcc::impl::QLlmQuantizeBase<QLlmQuantizePass> {
     opts.calib.samples = calibSamples;
     opts.calib.seqlen = calibSeqlen;
     opts.calibration = in->calibration.get();
+    if (opts.calibration) // AWQ's attention loss cuts the sample rows into these windows
+      opts.calib.seqlen = in->calibrationSeqlen;
     if (auto folded = module->getAttrOfType<StringAttr>(qllm::QLlmDialect::kFoldedAttrName))
       opts.scalesFolded = folded.getValue() == method;
     opts.ggufPath = *out;
