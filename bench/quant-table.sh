@@ -24,7 +24,9 @@ mkdir -p "$work"
 rows="$work/rows.tsv"
 : > "$rows"
 
-# measure MODEL TAG MLIR: summary + both perplexities of an existing module.
+# measure MODEL TAG MLIR: summary + both perplexities of an existing module, and for student4M
+# the perplexity on its held-out tokens (512 rows of 128: 65,024 next-token predictions, far less
+# noisy than the 22-story text).
 measure() {
   local dir="$work/$1" tag="$2" mlir="$3"
   "$bin/qcc-run" "$mlir" summary --json > "$dir/$tag.summary.json"
@@ -33,6 +35,13 @@ measure() {
     "$bin/qcc-run" "$mlir" ppl --text "$text" --ctx "$ctx" --protocol "$p" --json \
       > "$dir/$tag.ppl-$p.json"
   done
+  local held="$data/models/$1/heldout_tokens.i32"
+  if [ -f "$held" ]; then
+    "$bin/qcc-run" "$mlir" logits --tokens "$held" --batch 512 --out "$dir/heldout.f32"
+    "$py" "$root/test/Quantize/heldout_ppl.py" "$dir/heldout.f32" "$held" 512 128 512 \
+      > "$dir/$tag.heldout.txt"
+    rm -f "$dir/heldout.f32"
+  fi
 }
 
 # row MODEL TAG LABEL NOTE QUANTIZE-ARGS...: quantize the model's f32 module, time it, measure.
@@ -95,13 +104,13 @@ work, rows = sys.argv[1], sys.argv[2]
 def load(model, tag, what):
     with open(os.path.join(work, model, f"{tag}.{what}.json")) as f:
         return json.load(f)
-out = ["| model | method/mix | bits/weight | MB | PPL llama.cpp (±) | PPL GPTQ | quant s |",
-       "|---|---|---:|---:|---:|---:|---:|"]
+out = ["| model | method/mix | bits/weight | MB | PPL llama.cpp (±) | PPL GPTQ | PPL held-out | quant s |",
+       "|---|---|---:|---:|---:|---:|---:|---:|"]
 notes, sim = [], False
 for line in open(rows):
     model, tag, label, note, status, secs = line.rstrip("\n").split("\t")
     if status != "ok":
-        out.append(f"| {model} | {label} | n/a | n/a | n/a | n/a | n/a |")
+        out.append(f"| {model} | {label} | n/a | n/a | n/a | n/a | n/a | n/a |")
         notes.append(f"{model} {label}: not applicable, qcc-quantize says: `{note}`")
         continue
     s = load(model, tag, "summary")
@@ -112,8 +121,10 @@ for line in open(rows):
             # Simulated: stored dequantized as f32; report the bits the format would take packed.
             bpw, nbytes, mark, sim = r["simulated_bits_per_weight"], r["simulated_bytes"], " †", True
     pl, pg = load(model, tag, "ppl-llama.cpp"), load(model, tag, "ppl-gptq")
+    held = os.path.join(work, model, f"{tag}.heldout.txt")
+    ph = f"{float(open(held).read()):.4f}" if os.path.exists(held) else "—"
     out.append(f"| {model} | {label} | {bpw:.3f}{mark} | {nbytes / 1e6:.3f}{mark} "
-               f"| {pl['ppl']:.4f} ± {pl['ppl_stderr']:.4f} | {pg['ppl']:.4f} "
+               f"| {pl['ppl']:.4f} ± {pl['ppl_stderr']:.4f} | {pg['ppl']:.4f} | {ph} "
                f"| {secs if secs else '—'} |")
     if note and f"{model}: {note}" not in notes:
         notes.append(f"{model}: {note}")
@@ -121,7 +132,9 @@ print("\n".join(out))
 print()
 print("MB = 10^6 bytes of weights (qcc-run summary's weight_bytes); bits/weight over all weight "
       "tensors (embeddings and norms included). PPL on TinyStories-valid.first22.txt, ctx 128; "
-      "± is llama.cpp-protocol ppl_stderr. quant s = qcc-quantize wall time (import not included).")
+      "± is llama.cpp-protocol ppl_stderr. PPL held-out: student4M's heldout_tokens.i32 (512 "
+      "rows of 128 tokens, every next token scored), the metric that separates methods here. "
+      "quant s = qcc-quantize wall time (import not included).")
 if sim:
     print()
     print("† Simulated (weights stored dequantized as f32): bits/weight and MB are what the int "
