@@ -29,4 +29,4 @@ config.substitutions.append(("%qcc_src", config.qcc_src_root))
 tool_dirs = [config.qcc_tools_dir, config.llvm_tools_dir]
 for tool_dir in reversed(tool_dirs):
     llvm_config.with_environment("PATH", tool_dir, append_path=True)
-llvm_config.add_tool_substitutions(["qcc-opt", "qcc-import", "qcc-run", "qcc-quantize"], tool_dirs)
+llvm_config.add_tool_substitutions(["qcc-opt", "qcc-import", "qcc-run", "qcc-quantize", "qcc"], tool_dirs)

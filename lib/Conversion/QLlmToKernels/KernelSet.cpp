@@ -1,0 +1,108 @@
+//===- KernelSet.cpp - the generated kernels a qllm module needs ------------===//
+#include "qcc/Conversion/QLlmToKernels/KernelSet.h"
+#include "qcc/Dialect/QLlm/QLlmOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include "llvm/ADT/StringMap.h"
+
+using namespace mlir;
+using namespace qcc::qllm;
+using qcc::codegen::KernelKey;
+using qcc::codegen::KernelOp;
+
+namespace qcc {
+
+/// The matmul/embed format name of a weight type, or a diagnostic on `user`.
+static FailureOr<std::string> formatOf(WeightType ty, Operation *user) {
+  std::optional<std::string> name;
+  if (auto g = dyn_cast<GGMLFormatAttr>(ty.getFormat()))
+    name = codegen::matmulFormatName(GGMLType(uint32_t(g.getValue())), std::nullopt);
+  else if (auto i = dyn_cast<IntGroupFormatAttr>(ty.getFormat()))
+    name = codegen::matmulFormatName(GGMLType::I8, i.getFormat());
+  if (!name)
+    return user->emitOpError("has no generated kernel for weight format ")
+           << cast<WeightFormatAttrInterface>(ty.getFormat()).getFormatName();
+  return *name;
+}
+
+static int64_t lastDim(Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  return t.getDimSize(t.getRank() - 1);
+}
+
+FailureOr<std::vector<KernelUse>> collectKernels(ModuleOp module, const std::string &target) {
+  auto fn = module.lookupSymbol<func::FuncOp>("forward");
+  if (!fn || fn.getBody().empty())
+    return module.emitError("module has no func.func @forward");
+  std::vector<KernelUse> uses;
+  llvm::StringMap<size_t> index;
+  auto add = [&](KernelKey key, Operation *op) {
+    key.target = target;
+    auto [it, inserted] = index.try_emplace(key.cacheKey(), uses.size());
+    if (inserted)
+      uses.push_back({std::move(key), op, 0});
+    ++uses[it->second].uses;
+  };
+  bool failed = false;
+  for (Operation &op : fn.getBody().front()) {
+    KernelKey k;
+    if (auto lin = dyn_cast<LinearOp>(op)) {
+      WeightType w = cast<WeightType>(lin.getWeight().getType());
+      FailureOr<std::string> f = formatOf(w, &op);
+      if (mlir::failed(f)) {
+        failed = true;
+        continue;
+      }
+      k.op = KernelOp::MatMul;
+      k.format = *f;
+      k.rows = w.getShape().front();
+      k.cols = w.getShape().back();
+      k.int8Activations = lin.getActQuant().has_value();
+      k.batch = 1; // decode
+      add(k, &op);
+      k.batch = 0; // prefill
+      add(k, &op);
+    } else if (auto e = dyn_cast<EmbedOp>(op)) {
+      WeightType w = cast<WeightType>(e.getTable().getType());
+      FailureOr<std::string> f = formatOf(w, &op);
+      if (mlir::failed(f)) {
+        failed = true;
+        continue;
+      }
+      k.op = KernelOp::Embed;
+      k.format = *f;
+      k.cols = w.getShape().back();
+      add(k, &op);
+    } else if (isa<RMSNormOp>(op)) {
+      k.op = KernelOp::RmsNorm;
+      k.cols = lastDim(op.getResult(0));
+      add(k, &op);
+    } else if (auto r = dyn_cast<RopeOp>(op)) {
+      k.op = KernelOp::Rope;
+      k.ropeStyle = r.getStyle() == qllm::RopeStyle::interleaved
+                        ? codegen::RopeKernelStyle::Interleaved
+                        : codegen::RopeKernelStyle::RotateHalf;
+      // Scaled RoPE (llama3, linear) runs as precomputed frequency factors.
+      k.ropeFreqFactors = r.getFreqFactors() || r.getScalingAttr();
+      add(k, &op);
+    } else if (isa<AttentionOp>(op)) {
+      k.op = KernelOp::Attention;
+      add(k, &op);
+    } else if (isa<SwiGLUOp>(op)) {
+      k.op = KernelOp::SwiGlu;
+      add(k, &op);
+    } else if (isa<AddOp>(op)) {
+      k.op = KernelOp::Add;
+      add(k, &op);
+    } else if (!isa<WeightOp, func::ReturnOp>(op)) {
+      op.emitOpError("has no kernel lowering");
+      failed = true;
+    }
+  }
+  if (failed)
+    return failure();
+  return uses;
+}
+
+} // namespace qcc
