@@ -714,6 +714,8 @@ Error retargetModule(mlir::ModuleOp module, const QuantizeReport &report,
   module->removeAttr(qllm::QLlmDialect::kCalibrationAttrName);
   if (report.foldOnly)
     module->setAttr(qllm::QLlmDialect::kFoldedAttrName, mlir::StringAttr::get(ctx, report.method));
+  else // quantized: nothing left to fold
+    module->removeAttr(qllm::QLlmDialect::kFoldedAttrName);
   module->setAttr("qllm.weights",
                   qllm::WeightFileAttr::get(ctx, written.path, "gguf", int64_t(written.size),
                                             written.fingerprint));

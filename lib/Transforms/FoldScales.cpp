@@ -53,12 +53,7 @@ struct QLlmFoldScalesPass : public qcc::impl::QLlmFoldScalesBase<QLlmFoldScalesP
                                   : quantalgo::IntGroupFormat{8, 0, true};
     opts.smoothAlpha = float(alpha);
     opts.simulate = opts.foldOnly = true;
-    opts.calibText = calib;
-    opts.calib.samples = calibSamples;
-    opts.calib.seqlen = calibSeqlen;
-    opts.calibration = in->calibration.get();
-    if (opts.calibration) // AWQ's attention loss cuts the sample rows into these windows
-      opts.calib.seqlen = in->calibrationSeqlen;
+    useCalibration(opts, *in, calib, calibSamples, calibSeqlen);
     opts.ggufPath = *out;
     if (failed(quantizeAndRetarget(module, *in, opts)))
       return signalPassFailure();

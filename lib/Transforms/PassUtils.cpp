@@ -85,6 +85,16 @@ FailureOr<std::string> outputPath(ModuleOp module, llvm::StringRef option, llvm:
   return out.str().str();
 }
 
+void useCalibration(QuantizeOptions &opts, const ModuleInputs &in, llvm::StringRef text,
+                    int64_t samples, int64_t seqlen) {
+  opts.calibText = text.str();
+  opts.calib.samples = samples;
+  opts.calib.seqlen = seqlen;
+  opts.calibration = in.calibration.get();
+  if (opts.calibration)
+    opts.calib.seqlen = in.calibrationSeqlen;
+}
+
 FailureOr<QuantizeReport> quantizeAndRetarget(ModuleOp module, const ModuleInputs &in,
                                               const QuantizeOptions &opts) {
   auto report = quantizeModel(module, *in.weights, in.tokenizer.get(), opts);

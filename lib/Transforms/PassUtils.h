@@ -41,6 +41,11 @@ void emitError(mlir::ModuleOp module, llvm::Error err);
 mlir::FailureOr<std::string> outputPath(mlir::ModuleOp module, llvm::StringRef option,
                                         llvm::StringRef path);
 
+/// Statistics for a method: the module's recorded ones if it has them (with the window length
+/// they were measured with, which AWQ's attention loss needs), else calibration on `text`.
+void useCalibration(QuantizeOptions &opts, const ModuleInputs &in, llvm::StringRef text,
+                    int64_t samples, int64_t seqlen);
+
 /// Runs quantizeModel into opts.ggufPath and retargets the module to the written file.
 mlir::FailureOr<QuantizeReport> quantizeAndRetarget(mlir::ModuleOp module,
                                                     const ModuleInputs &in,

@@ -55,18 +55,12 @@ struct QLlmQuantizePass : public qcc::impl::QLlmQuantizeBase<QLlmQuantizePass> {
     opts.gptq.actOrder = actOrder;
     opts.budget = budget;
     opts.imatrix = imatrix;
-    opts.calibText = calib;
-    opts.calib.samples = calibSamples;
-    opts.calib.seqlen = calibSeqlen;
-    opts.calibration = in->calibration.get();
-    if (opts.calibration) // AWQ's attention loss cuts the sample rows into these windows
-      opts.calib.seqlen = in->calibrationSeqlen;
+    useCalibration(opts, *in, calib, calibSamples, calibSeqlen);
     if (auto folded = module->getAttrOfType<StringAttr>(qllm::QLlmDialect::kFoldedAttrName))
       opts.scalesFolded = folded.getValue() == method;
     opts.ggufPath = *out;
     if (failed(quantizeAndRetarget(module, *in, opts)))
       return signalPassFailure();
-    module->removeAttr(qllm::QLlmDialect::kFoldedAttrName);
   }
 };
 } // namespace

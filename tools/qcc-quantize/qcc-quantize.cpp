@@ -161,6 +161,11 @@ int main(int argc, char **argv) {
   if (absolute(output) == absolute(opts.ggufPath))
     die("the module and the weight file must be different files");
 
+  // A module whose scales were folded (--fold-only, qllm-fold-scales) only rounds (SmoothQuant)
+  // or searches the clipping (AWQ).
+  if (auto folded = (*m.module)->getAttrOfType<mlir::StringAttr>(
+          qllm::QLlmDialect::kFoldedAttrName))
+    opts.scalesFolded = folded.getValue() == opts.method;
   auto report = quantizeModel(m, opts);
   if (!report)
     dieOn(*m.module, report.takeError());
