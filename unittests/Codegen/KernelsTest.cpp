@@ -132,6 +132,14 @@ std::vector<Case> dynamicCases() {
 
 class DynamicMatMul : public ::testing::TestWithParam<Case> {};
 
+/// Formats whose rows may have any length (a scalar tail after the whole steps): per-channel
+/// integer groups and the float formats.
+bool anyRowLength(const Case &c) {
+  if (c.intFormat)
+    return c.intFormat->groupSize == 0;
+  return c.type == GGMLType::F32 || c.type == GGMLType::F16 || c.type == GGMLType::BF16;
+}
+
 // Shapes: a row count that is not a multiple of the 16-row tile, single rows, and batches.
 TEST_P(DynamicMatMul, MatchesReferenceLinear) {
   const Case &c = GetParam();
@@ -139,8 +147,9 @@ TEST_P(DynamicMatMul, MatchesReferenceLinear) {
   checkMatMul(c, 1, 256, 1, 12);
   checkMatMul(c, 64, 768, 3, 13);
   checkMatMul(c, 20, 1024, 9, 14);
-  // Per-channel rows of any length: a scalar tail after the whole steps.
-  if (c.intFormat && c.intFormat->groupSize == 0) {
+  // Per-channel and float rows of any length: a scalar tail after the whole steps.
+  const bool anyLength = anyRowLength(c);
+  if (anyLength) {
     checkMatMul(c, 19, 172, 2, 15);
     checkMatMul(c, 5, 44, 1, 16);
     checkMatMul(c, 3, 8, 1, 17);
@@ -151,7 +160,8 @@ TEST_P(DynamicMatMul, MatchesReferenceLinear) {
 TEST_P(DynamicMatMul, EmbedMatchesReferenceExactly) {
   const Case &c = GetParam();
   const int64_t vocab = 11;
-  for (int64_t cols : {int64_t(512), int64_t(c.intFormat && !c.intFormat->groupSize ? 172 : 256)}) {
+  const bool anyLength = anyRowLength(c);
+  for (int64_t cols : {int64_t(512), int64_t(anyLength ? 172 : 256)}) {
     QuantWeight q = quantize(c, vocab, cols, 61);
     std::vector<int32_t> tokens = {3, 0, 10, 3, 7};
     const int64_t n = int64_t(tokens.size());

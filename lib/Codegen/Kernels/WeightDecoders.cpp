@@ -92,11 +92,15 @@ private:
   int values_, bytes_, lanes_, steps_;
 };
 
-/// f32, f16, bf16: 16 values per pseudo-block, one value per lane.
+/// f32, f16, bf16: 16 values per pseudo-block, one value per lane. Rows of any length: the
+/// columns past the last whole 16 are a scalar tail (stories260K's FFN is 172 wide).
 class FloatDecoder : public BlockDecoder {
 public:
   FloatDecoder(int width, bool brain)
       : BlockDecoder(16, 16 * width, 16, 1), width_(width), brain_(brain) {}
+  int colMultiple() const override { return 1; }
+  Expr rowBytes(Expr cols) const override { return cols * width_; }
+  Expr mainCols(Expr cols) const override { return cols / 16 * 16; }
 
 protected:
   Expr blockTerm(Expr j, Expr, const Reader &w, const Reader &x) const override {
