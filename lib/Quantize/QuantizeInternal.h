@@ -3,6 +3,7 @@
 #define QCC_LIB_QUANTIZE_QUANTIZEINTERNAL_H
 
 #include "qcc/Exec/Calibration.h"
+#include "qcc/Quantize/QuantizeModel.h"
 #include "qcc/Import/ModelSource.h"
 #include "qcc/QuantAlgo/IntGroup.h"
 
@@ -26,6 +27,14 @@ llvm::Error awqLayer(const ModelSource &src, const LayerTensors &l,
                      int64_t seqlen, bool searchScales, bool clip,
                      std::map<std::string, std::vector<float>> &scaled,
                      llvm::StringMap<std::vector<float>> &out);
+
+/// Budget mode (lib/Quantize/BudgetChoice.cpp): the format of every tensor of `report` under
+/// opts.budget into `types`, report.predictedError/measuredError set. With `ex` and calibration
+/// tokens the sensitivities are KLs, else importance-weighted weight errors.
+llvm::Error chooseBudgetTypes(const ModelSource &src, const QuantizeOptions &opts,
+                              const Calibration *cal, QuantizeReport &report,
+                              std::vector<GGMLType> &types, ReferenceExecutor *ex,
+                              llvm::ArrayRef<int32_t> calibTokens);
 
 } // namespace qcc
 
