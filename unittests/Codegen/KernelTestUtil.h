@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -41,6 +42,9 @@ struct Case {
   /// The format's qcc_embed kernel (tokens, table, y), if built.
   MatMulFn embed = nullptr;
 };
+
+/// gtest prints a parameter with this: the format name, not the struct's bytes.
+inline void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
 
 /// A quantized weight and its view, built with qcc's quantizers.
 struct QuantWeight {
