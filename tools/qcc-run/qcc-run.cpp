@@ -2,91 +2,47 @@
 //
 //   qcc-run model.mlir summary [--json]
 //   qcc-run model.mlir ppl --text FILE --ctx N --protocol llama.cpp|gptq [--threads N] [--json]
-//   qcc-run model.mlir logits --tokens FILE.i32 --batch B --out FILE.f32
+//   qcc-run model.mlir logits --tokens FILE.i32 --batch B --out FILE.f32 [--json]
 //   qcc-run model.mlir generate --prompt TEXT -n N [--temp T] [--top-p P] [--seed S] [--json]
+//   qcc-run model.mlir bench [--prompt N --gen N --batch B,... --repeat R] [--json]
+//
+// summary is qcc-run's own (it reads the IR); the other commands are the evaluation driver's
+// (lib/Driver, docs/Driver.md), run here on the reference executor, exactly as executables
+// emitted by qcc run them on compiled code.
 //
 //===----------------------------------------------------------------------===//
 #include "qcc/Dialect/QLlm/ModelSummary.h"
 #include "qcc/Dialect/QLlm/QLlmOps.h"
-#include "qcc/Eval/Generate.h"
-#include "qcc/Eval/Perplexity.h"
+#include "qcc/Driver/Driver.h"
 #include "qcc/Exec/ReferenceExecutor.h"
 #include "qcc/Runtime/Kernels.h"
 #include "qcc/Tokenizer/Tokenizer.h"
 
-#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
-#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
-
-#include <chrono>
 
 using namespace llvm;
 using namespace qcc;
 
-// Commands are LLVM subcommands (own options and --help each); `qcc-run model.mlir ppl ...` is
-// accepted by moving the command word first before parsing. Subcommands also keep our option
-// names (e.g. --threads) apart from same-named options that libLLVM/libMLIR register globally.
-static cl::SubCommand summaryCmd("summary", "Print hyper-parameters, formats and bits/weight");
-static cl::SubCommand pplCmd("ppl", "Perplexity of a text file");
-static cl::SubCommand logitsCmd("logits", "Logits for a token file");
-static cl::SubCommand generateCmd("generate", "Generate text from a prompt");
-static cl::OptionCategory cat("qcc-run options");
+namespace {
 
-static cl::opt<std::string> modelPath(cl::Positional, cl::Required, cl::desc("<model.mlir>"),
-                                      cl::sub(summaryCmd), cl::sub(pplCmd), cl::sub(logitsCmd),
-                                      cl::sub(generateCmd), cl::cat(cat));
-static cl::opt<std::string> textFile("text", cl::desc("Text file to score"), cl::Required,
-                                     cl::sub(pplCmd), cl::cat(cat));
-static cl::opt<int64_t> ctx("ctx", cl::desc("Context / window length"), cl::init(512),
-                            cl::sub(pplCmd), cl::cat(cat));
-static cl::opt<std::string> protocol("protocol", cl::desc("llama.cpp or gptq"),
-                                     cl::init("llama.cpp"), cl::sub(pplCmd), cl::cat(cat));
-static cl::opt<int64_t> chunks("chunks", cl::desc("Score at most N chunks (0 = all)"),
-                               cl::init(0), cl::sub(pplCmd), cl::cat(cat));
-static cl::opt<int64_t> batch("batch", cl::desc("ppl: chunks per forward; logits: rows"),
-                              cl::init(4), cl::sub(pplCmd), cl::sub(logitsCmd), cl::cat(cat));
-static cl::opt<int> threads("threads", cl::desc("Threads (default: all cores)"), cl::init(0),
-                            cl::sub(pplCmd), cl::sub(logitsCmd), cl::sub(generateCmd),
-                            cl::cat(cat));
-static cl::opt<bool> asJSON("json", cl::desc("Print one JSON object on stdout"),
-                            cl::sub(summaryCmd), cl::sub(pplCmd), cl::sub(generateCmd),
-                            cl::cat(cat));
-static cl::opt<std::string> tokensFile("tokens", cl::desc("int32 token file"), cl::Required,
-                                       cl::sub(logitsCmd), cl::cat(cat));
-static cl::opt<std::string> outFile("out", cl::desc("Output float32 file"), cl::Required,
-                                    cl::sub(logitsCmd), cl::cat(cat));
-static cl::opt<std::string> prompt("prompt", cl::desc("Prompt text"), cl::sub(generateCmd),
-                                   cl::cat(cat));
-static cl::opt<int64_t> numTokens("n", cl::desc("Tokens to generate"), cl::init(64),
-                                  cl::sub(generateCmd), cl::cat(cat));
-static cl::opt<float> temperature("temp", cl::desc("Temperature (0 = greedy)"), cl::init(0.0f),
-                                  cl::sub(generateCmd), cl::cat(cat));
-static cl::opt<float> topP("top-p", cl::desc("Nucleus threshold"), cl::init(1.0f),
-                           cl::sub(generateCmd), cl::cat(cat));
-static cl::opt<uint64_t> seed("seed", cl::desc("Sampling seed"), cl::init(0),
-                              cl::sub(generateCmd), cl::cat(cat));
+cl::SubCommand summaryCmd("summary", "Print hyper-parameters, formats and bits/weight");
+cl::opt<std::string> modelPath(cl::Positional, cl::Required, cl::desc("<model.mlir>"),
+                               cl::sub(summaryCmd), cl::cat(driver::optionCategory()));
+cl::opt<bool> summaryJSON("json", cl::desc("Print one JSON object on stdout"),
+                          cl::sub(summaryCmd), cl::cat(driver::optionCategory()));
 
-[[noreturn]] static void die(const Twine &msg) {
+[[noreturn]] void die(const Twine &msg) {
   WithColor::error(errs(), "qcc-run") << msg << "\n";
   exit(1);
 }
-template <typename T> static T check(Expected<T> v) {
-  if (!v)
-    die(toString(v.takeError()));
-  return std::move(*v);
-}
-static void check(Error e) {
-  if (e)
-    die(toString(std::move(e)));
-}
 
-static int runSummary(LoadedModel &m) {
+int runSummary(LoadedModel &m) {
   qllm::WeightSummary ws = qllm::summarizeWeights(*m.module);
   auto config = (*m.module)->getAttrOfType<qllm::ModelConfigAttr>("qllm.config");
   if (!config)
@@ -116,7 +72,7 @@ static int runSummary(LoadedModel &m) {
                    {"bits_per_weight", ws.bitsPerWeight()},
                    {"formats", std::move(formats)},
                    {"weight_file", m.weights->path}};
-  if (asJSON) {
+  if (summaryJSON) {
     outs() << formatv("{0:2}", json::Value(std::move(obj))) << "\n";
     return 0;
   }
@@ -140,145 +96,84 @@ static int runSummary(LoadedModel &m) {
   return 0;
 }
 
-static int runPerplexity(LoadedModel &m, ReferenceExecutor &ex) {
-  if (!m.tokenizer)
-    die(modelPath + ": the module records no tokenizer (import with --tokenizer)");
-  std::optional<eval::PPLProtocol> proto = eval::parseProtocol(protocol);
-  if (!proto)
-    die("unknown --protocol '" + protocol + "' (llama.cpp or gptq)");
-  auto buf = MemoryBuffer::getFile(textFile);
-  if (!buf)
-    die(textFile + ": " + buf.getError().message());
-  auto t0 = std::chrono::steady_clock::now();
-  std::vector<int32_t> tokens =
-      m.tokenizer->encode((*buf)->getBuffer(), m.tokenizer->addBosByDefault());
-  double tokSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  eval::PerplexityOptions opts;
-  opts.ctx = ctx;
-  opts.protocol = *proto;
-  opts.batch = batch;
-  opts.maxChunks = chunks;
-  opts.bosId = m.tokenizer->bosId();
-  ex.setCacheLength(std::min<int64_t>(ex.maxSeqLen(), ctx));
-  eval::PerplexityResult r = check(eval::perplexity(ex, tokens, opts));
-  if (asJSON) {
-    json::Object o = r.toJSON();
-    o["model"] = modelPath.getValue();
-    o["text"] = textFile.getValue();
-    o["tokenize_seconds"] = tokSeconds;
-    o["threads"] = rt::numThreads();
-    outs() << formatv("{0:2}", json::Value(std::move(o))) << "\n";
-    return 0;
-  }
-  outs() << formatv("perplexity ({0} protocol, ctx {1}): {2:F4} +/- {3:F5}\n", r.protocol, r.ctx,
-                    r.ppl, r.pplStderr);
-  outs() << formatv("  {0} chunks, {1} tokens scored of {2}; {3:F2} s ({4:F0} tokens/s), "
-                    "{5} threads\n",
-                    r.chunks, r.tokensScored, r.tokensTotal, r.seconds,
-                    double(r.chunks * r.ctx) / r.seconds, rt::numThreads());
-  return 0;
-}
 
-static int runLogits(ReferenceExecutor &ex) {
-  auto buf = MemoryBuffer::getFile(tokensFile, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-  if (!buf)
-    die(tokensFile + ": " + buf.getError().message());
-  StringRef bytes = (*buf)->getBuffer();
-  if (bytes.size() % 4 != 0 || bytes.empty())
-    die(tokensFile + ": size " + Twine(bytes.size()) + " is not a positive multiple of 4");
-  std::vector<int32_t> tokens(bytes.size() / 4);
-  std::memcpy(tokens.data(), bytes.data(), bytes.size());
-  if (batch <= 0 || tokens.size() % size_t(batch) != 0)
-    die(tokensFile + ": " + Twine(tokens.size()) + " tokens do not split into " + Twine(batch) +
-        " rows");
-  const int64_t T = int64_t(tokens.size()) / batch;
-  ex.setCacheLength(std::min<int64_t>(ex.maxSeqLen(), T));
-  check(ex.reset(batch));
-  std::vector<float> logits;
-  check(ex.forward(tokens, batch, T, 0, logits));
-  check(writeFileAtomically(outFile, [&](raw_ostream &os) {
-    os.write(reinterpret_cast<const char *>(logits.data()), logits.size() * sizeof(float));
-    return Error::success();
-  }));
-  return 0;
-}
-
-static int runGenerate(LoadedModel &m, ReferenceExecutor &ex) {
-  if (!m.tokenizer)
-    die(modelPath + ": the module records no tokenizer (import with --tokenizer)");
-  std::vector<int32_t> ids = m.tokenizer->encode(prompt, m.tokenizer->addBosByDefault());
-  if (numTokens <= 0)
-    die("-n must be positive");
-  ex.setCacheLength(std::min<int64_t>(ex.maxSeqLen(), int64_t(ids.size()) + numTokens));
-  eval::Sampler sampler({temperature, topP, seed});
-  std::string text;
-  bool stream = !asJSON;
-  if (stream)
-    outs() << prompt;
-  // Stream by decoding everything so far and printing what is new: SentencePiece's leading-space
-  // rule and multi-byte characters split over byte tokens then come out right.
-  std::vector<int32_t> all = ids;
-  size_t printed = m.tokenizer->decode(all).size();
-  eval::GenerateResult r = check(eval::generate(
-      ex, ids, numTokens, sampler, m.tokenizer->eosId(), [&](int32_t t) {
-        if (m.tokenizer->isEndOfGeneration(t))
-          return;
-        all.push_back(t);
-        std::string now = m.tokenizer->decode(all);
-        if (now.size() <= printed)
-          return;
-        std::string piece = now.substr(printed);
-        printed = now.size();
-        text += piece;
-        if (stream) {
-          outs() << piece;
-          outs().flush();
-        }
-      }));
-  if (!asJSON) {
-    outs() << "\n";
-    outs().flush();
-    errs() << formatv("[{0} prompt tokens, {1} generated; prefill {2:F3} s, decode {3:F1} tok/s]\n",
-                      ids.size(), r.tokens.size(), r.prefillSeconds,
-                      r.decodeSeconds > 0 ? double(r.tokens.size()) / r.decodeSeconds : 0.0);
-    return 0;
+/// The reference executor as the driver sees it: one executor per open(), all reading the
+/// module's mapped weight file.
+class ReferenceInstance : public driver::ModelInstance {
+public:
+  explicit ReferenceInstance(std::unique_ptr<ReferenceExecutor> ex) : ex_(std::move(ex)) {}
+  int64_t vocabSize() const override { return ex_->vocabSize(); }
+  int64_t maxSeqLen() const override { return ex_->maxSeqLen(); }
+  Error reset(int64_t batch) override { return ex_->reset(batch); }
+  Error forward(ArrayRef<int32_t> tokens, int64_t B, int64_t T, int64_t pos,
+                std::vector<float> &logits) override {
+    return ex_->forward(tokens, B, T, pos, logits);
   }
-  json::Array toks;
-  for (int32_t t : r.tokens)
-    toks.push_back(t);
-  json::Object o{{"prompt", prompt.getValue()},
-                 {"text", text},
-                 {"prompt_tokens", int64_t(ids.size())},
-                 {"tokens", std::move(toks)},
-                 {"prefill_seconds", r.prefillSeconds},
-                 {"decode_seconds", r.decodeSeconds}};
-  outs() << formatv("{0:2}", json::Value(std::move(o))) << "\n";
-  return 0;
-}
+  void setCacheLength(int64_t positions) override { ex_->setCacheLength(positions); }
+  uint64_t kvCacheBytes() const override { return ex_->kvCacheBytes(); }
+
+private:
+  std::unique_ptr<ReferenceExecutor> ex_;
+};
+
+class ReferenceModel : public driver::DriverModel {
+public:
+  ReferenceModel(LoadedModel m, StringRef path) : m_(std::move(m)), path_(path.str()) {}
+  std::string name() const override {
+    if (auto config = (*m_.module)->getAttrOfType<qllm::ModelConfigAttr>("qllm.config"))
+      return config.getName().str();
+    return path_;
+  }
+  const Tokenizer *tokenizer() const override { return m_.tokenizer.get(); }
+  uint64_t weightsBytes() const override {
+    return uint64_t(qllm::summarizeWeights(*m_.module).storageBytes);
+  }
+  uint64_t fileBytes() const override {
+    // The module text plus its weight file(s): what a deployment of this model copies.
+    uint64_t moduleBytes = 0;
+    (void)sys::fs::file_size(path_, moduleBytes);
+    return moduleBytes + m_.weights->size;
+  }
+  void setThreads(int n) override { rt::setThreads(n); }
+  int numThreads() const override { return rt::numThreads(); }
+  Expected<std::unique_ptr<driver::ModelInstance>> open() override {
+    Expected<std::unique_ptr<ReferenceExecutor>> ex =
+        ReferenceExecutor::create(*m_.module, *m_.weights);
+    if (!ex)
+      return ex.takeError();
+    return std::make_unique<ReferenceInstance>(std::move(*ex));
+  }
+
+private:
+  LoadedModel m_;
+  std::string path_;
+};
+
+class ReferenceFactory : public driver::DriverModelFactory {
+public:
+  Expected<std::unique_ptr<driver::DriverModel>> load(StringRef path,
+                                                      bool withTokenizer) override {
+    Expected<LoadedModel> m = loadModel(path, withTokenizer);
+    if (!m)
+      return m.takeError();
+    return std::make_unique<ReferenceModel>(std::move(*m), path);
+  }
+};
+
+} // namespace
 
 int main(int argc, char **argv) {
-  InitLLVM init(argc, argv);
-  // Accept the documented order `qcc-run model.mlir CMD ...`.
-  const StringRef commands[] = {"summary", "ppl", "logits", "generate"};
-  if (argc >= 3 && argv[1][0] != '-' && !is_contained(commands, StringRef(argv[1])))
-    std::swap(argv[1], argv[2]);
-  if (argc >= 2 && argv[1][0] != '-' && !is_contained(commands, StringRef(argv[1])))
-    die("unknown command '" + Twine(argv[1]) + "' (summary, ppl, logits, generate)");
-  cl::HideUnrelatedOptions(cat);
-  cl::ParseCommandLineOptions(argc, argv, "qcc-run: run a qllm module (reference executor)\n");
-  if (!summaryCmd && !pplCmd && !logitsCmd && !generateCmd)
-    die("usage: qcc-run model.mlir summary|ppl|logits|generate [options] (see --help)");
-  if (threads < 0)
-    die("--threads must be positive");
-  rt::setThreads(threads);
-  LoadedModel m = check(loadModel(modelPath, /*withTokenizer=*/pplCmd || generateCmd));
-  if (summaryCmd)
-    return runSummary(m);
-  std::unique_ptr<ReferenceExecutor> ex =
-      check(ReferenceExecutor::create(*m.module, *m.weights));
-  if (pplCmd)
-    return runPerplexity(m, *ex);
-  if (logitsCmd)
-    return runLogits(*ex);
-  return runGenerate(m, *ex);
+  ReferenceFactory factory;
+  driver::DriverOptions opts;
+  opts.toolName = "qcc-run";
+  opts.overview = "qcc-run: run a qllm module (reference executor)\n";
+  opts.takesModelPath = true;
+  opts.hostCommands.push_back({&summaryCmd, [] {
+                                 Expected<LoadedModel> m =
+                                     loadModel(modelPath, /*withTokenizer=*/false);
+                                 if (!m)
+                                   die(toString(m.takeError()));
+                                 return runSummary(*m);
+                               }});
+  return driver::runDriver(argc, argv, factory, opts);
 }

@@ -1,0 +1,257 @@
+//===- Bench.cpp - latency and throughput of a model --------------------------===//
+#include "qcc/Driver/Bench.h"
+#include "qcc/Driver/Memory.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+using namespace llvm;
+
+namespace qcc::driver {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+Error fail(const Twine &msg) { return createStringError(inconvertibleErrorCode(), msg); }
+
+/// Greedy choice for each of B rows of [B, T, V] logits at time step t (lowest id on ties, as
+/// eval::Sampler). Part of every timed step: a real decode loop pays for it too.
+void argmaxRows(const std::vector<float> &logits, int64_t B, int64_t T, int64_t t, int64_t V,
+                std::vector<int32_t> &out) {
+  out.resize(size_t(B));
+  for (int64_t b = 0; b < B; ++b) {
+    const float *row = &logits[size_t((b * T + t) * V)];
+    out[size_t(b)] = int32_t(std::max_element(row, row + V) - row);
+  }
+}
+
+/// Times of one round with B sequences: prefill forward, prefill + first sampling (time to first
+/// token), and each decode step.
+struct Round {
+  double prefill = 0, ttft = 0;
+  std::vector<double> steps;
+};
+
+Expected<Round> runRound(ModelInstance &inst, ArrayRef<int32_t> prompt, int64_t B, int64_t gen) {
+  const int64_t P = int64_t(prompt.size()), V = inst.vocabSize();
+  std::vector<int32_t> tokens;
+  tokens.reserve(size_t(B * P));
+  for (int64_t b = 0; b < B; ++b)
+    tokens.insert(tokens.end(), prompt.begin(), prompt.end());
+  std::vector<float> logits;
+  std::vector<int32_t> next;
+  Round r;
+  if (Error e = inst.reset(B))
+    return std::move(e);
+  Clock::time_point t0 = Clock::now();
+  if (Error e = inst.forward(tokens, B, P, 0, logits))
+    return std::move(e);
+  r.prefill = secondsSince(t0);
+  argmaxRows(logits, B, P, P - 1, V, next);
+  r.ttft = secondsSince(t0);
+  r.steps.reserve(size_t(gen));
+  for (int64_t i = 0; i < gen; ++i) {
+    Clock::time_point ts = Clock::now();
+    if (Error e = inst.forward(next, B, 1, P + i, logits))
+      return std::move(e);
+    argmaxRows(logits, B, 1, 0, V, next);
+    r.steps.push_back(secondsSince(ts));
+  }
+  return r;
+}
+
+/// warmup + repeat rounds; the warmup rounds are dropped.
+Expected<std::vector<Round>> runRounds(ModelInstance &inst, ArrayRef<int32_t> prompt, int64_t B,
+                                       const BenchOptions &o) {
+  std::vector<Round> rounds;
+  for (int64_t i = 0; i < o.warmup + o.repeat; ++i) {
+    Expected<Round> r = runRound(inst, prompt, B, o.genTokens);
+    if (!r)
+      return r.takeError();
+    if (i >= o.warmup)
+      rounds.push_back(std::move(*r));
+  }
+  return rounds;
+}
+
+std::vector<double> toMs(const std::vector<double> &seconds) {
+  std::vector<double> ms;
+  ms.reserve(seconds.size());
+  for (double s : seconds)
+    ms.push_back(s * 1e3);
+  return ms;
+}
+
+json::Object latencyJSON(const Summary &s) {
+  return json::Object{{"mean", s.mean}, {"p50", s.p50},       {"p95", s.p95},
+                      {"p99", s.p99},   {"min", s.min},       {"max", s.max},
+                      {"stddev", s.stddev}, {"samples", int64_t(s.count)}};
+}
+
+std::string mib(uint64_t bytes) { return formatv("{0:F2} MiB", double(bytes) / (1 << 20)).str(); }
+
+} // namespace
+
+Expected<BenchResult> bench(DriverModel &model, StringRef modelLabel,
+                            const BenchOptions &options) {
+  if (options.promptTokens < 0 || options.genTokens < 0)
+    return fail("--prompt and --gen must be positive");
+  if (options.repeat <= 0 || options.warmup < 0)
+    return fail("--repeat must be positive and --warmup not negative");
+  for (int64_t b : options.batches)
+    if (b <= 0)
+      return fail("--batch sizes must be positive");
+  Clock::time_point start = Clock::now();
+  Expected<std::unique_ptr<ModelInstance>> instOr = model.open();
+  if (!instOr)
+    return instOr.takeError();
+  ModelInstance &inst = **instOr;
+  BenchOptions o = options;
+  if (o.promptTokens == 0)
+    o.promptTokens = std::max<int64_t>(1, std::min<int64_t>(128, inst.maxSeqLen() / 2));
+  if (o.genTokens == 0)
+    o.genTokens = std::max<int64_t>(1, std::min<int64_t>(64, inst.maxSeqLen() / 4));
+  const int64_t positions = o.promptTokens + o.genTokens;
+  if (positions > inst.maxSeqLen())
+    return fail(formatv("--prompt {0} + --gen {1} exceeds the model's maximum sequence length {2}",
+                        o.promptTokens, o.genTokens, inst.maxSeqLen()));
+  inst.setCacheLength(positions);
+
+  BenchResult r;
+  r.model = modelLabel.str();
+  r.name = model.name();
+  r.threads = model.numThreads();
+  r.promptTokens = o.promptTokens;
+  r.genTokens = o.genTokens;
+  r.repeat = o.repeat;
+  r.warmup = o.warmup;
+  r.seed = o.seed;
+  r.textFile = o.textFile;
+  r.weightsBytes = model.weightsBytes();
+  r.fileBytes = model.fileBytes();
+
+  std::vector<int32_t> prompt;
+  if (!o.textTokens.empty()) {
+    if (int64_t(o.textTokens.size()) < o.promptTokens)
+      return fail(formatv("{0}: {1} tokens, fewer than --prompt {2}", o.textFile,
+                          o.textTokens.size(), o.promptTokens));
+    prompt.assign(o.textTokens.begin(), o.textTokens.begin() + o.promptTokens);
+    r.promptSource = "text";
+  } else {
+    // Uniform ids: the reference executor and dense kernels cost the same for any token, and a
+    // seed makes the prompt (hence greedy decoding) reproducible.
+    std::mt19937_64 rng(o.seed);
+    std::uniform_int_distribution<int32_t> id(0, int32_t(inst.vocabSize() - 1));
+    for (int64_t i = 0; i < o.promptTokens; ++i)
+      prompt.push_back(id(rng));
+    r.promptSource = "random";
+  }
+
+  Expected<std::vector<Round>> rounds = runRounds(inst, prompt, 1, o);
+  if (!rounds)
+    return rounds.takeError();
+  r.kvCacheBytes = inst.kvCacheBytes();
+  double prefill = 0, decode = 0;
+  std::vector<double> ttft, steps;
+  for (const Round &rd : *rounds) {
+    prefill += rd.prefill;
+    ttft.push_back(rd.ttft);
+    for (double s : rd.steps) {
+      steps.push_back(s);
+      decode += s;
+    }
+  }
+  r.prefillTokS = double(o.promptTokens * o.repeat) / prefill;
+  r.decodeTokS = double(steps.size()) / decode;
+  r.ttftMs = summarize(toMs(ttft));
+  r.decodeLatencyMs = summarize(toMs(steps));
+
+  for (int64_t B : o.batches) {
+    Expected<std::vector<Round>> br = runRounds(inst, prompt, B, o);
+    if (!br)
+      return br.takeError();
+    BatchResult b;
+    b.batch = B;
+    b.kvCacheBytes = inst.kvCacheBytes();
+    double pre = 0, dec = 0;
+    std::vector<double> bsteps;
+    for (const Round &rd : *br) {
+      pre += rd.prefill;
+      for (double s : rd.steps) {
+        bsteps.push_back(s);
+        dec += s;
+      }
+    }
+    b.prefillTokS = double(B * o.promptTokens * o.repeat) / pre;
+    b.decodeTokS = double(B * int64_t(bsteps.size())) / dec;
+    b.stepLatencyMs = summarize(toMs(bsteps));
+    r.batched.push_back(std::move(b));
+  }
+  r.seconds = secondsSince(start);
+  r.peakRssBytes = peakRssBytes();
+  return r;
+}
+
+json::Object BenchResult::toJSON() const {
+  json::Array batchedJSON;
+  for (const BatchResult &b : batched)
+    batchedJSON.push_back(json::Object{{"batch", b.batch},
+                                       {"prefill_tok_s", b.prefillTokS},
+                                       {"decode_tok_s", b.decodeTokS},
+                                       {"step_latency_ms", latencyJSON(b.stepLatencyMs)},
+                                       {"kv_cache_bytes", int64_t(b.kvCacheBytes)}});
+  json::Object o{{"model", model},
+                 {"name", name},
+                 {"threads", threads},
+                 {"prompt_tokens", promptTokens},
+                 {"gen_tokens", genTokens},
+                 {"repeat", repeat},
+                 {"warmup", warmup},
+                 {"prompt_source", promptSource},
+                 {"seed", int64_t(seed)},
+                 {"prefill_tok_s", prefillTokS},
+                 {"ttft_ms", ttftMs.mean},
+                 {"decode_tok_s", decodeTokS},
+                 {"decode_latency_ms", latencyJSON(decodeLatencyMs)},
+                 {"weights_bytes", int64_t(weightsBytes)},
+                 {"file_bytes", int64_t(fileBytes)},
+                 {"kv_cache_bytes", int64_t(kvCacheBytes)},
+                 {"peak_rss_bytes", int64_t(peakRssBytes)},
+                 {"batched", std::move(batchedJSON)},
+                 {"seconds", seconds}};
+  if (!textFile.empty())
+    o["text"] = textFile;
+  return o;
+}
+
+void BenchResult::print(raw_ostream &os) const {
+  os << formatv("bench {0} ({1}): {2} threads; prompt {3} tokens ({4}), {5} decode steps; "
+                "{6} rounds after {7} warmup\n",
+                name, model, threads, promptTokens,
+                promptSource == "text" ? textFile : "random, seed " + std::to_string(seed),
+                genTokens, repeat, warmup);
+  os << formatv("prefill   {0,10:F1} tok/s   ttft {1:F3} ms\n", prefillTokS, ttftMs.mean);
+  os << formatv("decode    {0,10:F1} tok/s   latency ms: mean {1:F3}  p50 {2:F3}  p95 {3:F3}  "
+                "p99 {4:F3}\n",
+                decodeTokS, decodeLatencyMs.mean, decodeLatencyMs.p50, decodeLatencyMs.p95,
+                decodeLatencyMs.p99);
+  if (!batched.empty()) {
+    os << "batch  prefill tok/s  decode tok/s  step ms p50  step ms p99      KV cache\n";
+    for (const BatchResult &b : batched)
+      os << formatv("{0,5}  {1,13:F1}  {2,12:F1}  {3,11:F3}  {4,11:F3}  {5,12}\n", b.batch,
+                    b.prefillTokS, b.decodeTokS, b.stepLatencyMs.p50, b.stepLatencyMs.p99,
+                    mib(b.kvCacheBytes));
+  }
+  os << "memory    weights " << mib(weightsBytes) << ", files " << mib(fileBytes)
+     << ", KV cache " << mib(kvCacheBytes) << ", peak RSS " << mib(peakRssBytes) << "\n";
+}
+
+} // namespace qcc::driver
