@@ -298,17 +298,14 @@ int runDriver(int argc, char **argv, DriverModelFactory &factory, const DriverOp
   std::vector<std::string> names;
   for (const HostCommand &hc : opts.hostCommands)
     names.push_back(hc.command->getName().str());
-  for (cl::SubCommand *c : {&pplCmd, &logitsCmd, &generateCmd})
+  for (cl::SubCommand *c : {&pplCmd, &logitsCmd, &generateCmd, &benchCmd})
     names.push_back(c->getName().str());
-  auto isCommand = [&](StringRef s) { return is_contained(names, s) || s == benchCmd.getName(); };
+  auto isCommand = [&](StringRef s) { return is_contained(names, s); };
   // Accept the documented order `TOOL model CMD ...` by moving the command word first.
   if (opts.takesModelPath && argc >= 3 && argv[1][0] != '-' && !isCommand(argv[1]))
     std::swap(argv[1], argv[2]);
-  // bench is named apart so that the list of the evaluation commands keeps its long-standing
-  // spelling, which scripts and tests match.
   if (argc >= 2 && argv[1][0] != '-' && !isCommand(argv[1]))
-    die("unknown command '" + Twine(argv[1]) + "' (" + join(names, ", ") + ") or " +
-        benchCmd.getName());
+    die("unknown command '" + Twine(argv[1]) + "' (" + join(names, ", ") + ")");
   cl::HideUnrelatedOptions(optionCategory());
   cl::ParseCommandLineOptions(argc, argv, opts.overview);
   for (const HostCommand &hc : opts.hostCommands)
