@@ -12,14 +12,15 @@
 #include "qcc/Dialect/QLlm/QLlmOps.h"
 #include "qcc/Import/GGUF.h"
 #include "qcc/Quant/GGMLFormats.h"
-#include "qcc/Quant/BitBudget.h"
 #include "qcc/Quant/Mixes.h"
+#include "qcc/Support/MappedFile.h"
 #include "qcc/QuantAlgo/AWQ.h"
 #include "qcc/QuantAlgo/SmoothQuant.h"
 #include "qcc/Tokenizer/Tokenizer.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -63,6 +64,13 @@ json::Object QuantizeReport::toJSON() const {
                       {"calibration_tokens", calibrationTokens},
                       {"seconds", seconds},
                       {"tensors", std::move(list)}};
+}
+
+Error QuantizeReport::writeJSON(StringRef path) const {
+  return writeFileAtomically(path, [&](raw_ostream &os) {
+    os << formatv("{0:2}", json::Value(toJSON())) << "\n";
+    return Error::success();
+  });
 }
 
 namespace {
@@ -292,17 +300,18 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
       }
     }
   }
+  // GPTQ calibrating itself is sequential (each stage's inputs come from the quantized stages
+  // before it, XᵀX held one stage at a time; lib/Quantize/GPTQSequential.cpp runs its own
+  // streaming calibration); statistics from a file were measured on the float model, so GPTQ on
+  // them is one-shot.
+  const bool gptqSeq = opts.method == "gptq" && !opts.calibration;
   // Calibration statistics: measured before (opts.calibration) or now, on calibText. The
   // budget's KL sensitivities also run the model on calibText.
-  const bool needStats = opts.imatrix || opts.method == "gptq" || opts.method == "awq" ||
-                         (opts.method == "smoothquant" && !opts.scalesFolded) ||
-                         (opts.budget > 0 && !opts.calibText.empty());
-  const bool needText = (needStats && !opts.calibration) ||
-                        (opts.budget > 0 && !opts.calibText.empty());
-  // GPTQ calibrating itself is sequential (each stage's inputs come from the quantized stages
-  // before it, XᵀX held one stage at a time); statistics from a file were measured on the float
-  // model, so GPTQ on them is one-shot.
-  const bool gptqSeq = opts.method == "gptq" && !opts.calibration;
+  const bool budgetKL = opts.budget > 0 && !opts.calibText.empty();
+  const bool needStats = opts.imatrix || (opts.method == "gptq" && !gptqSeq) ||
+                         opts.method == "awq" ||
+                         (opts.method == "smoothquant" && !opts.scalesFolded) || budgetKL;
+  const bool needText = (needStats && !opts.calibration) || budgetKL || gptqSeq;
   std::unique_ptr<Calibration> cal;
   // Planned formats are quantized with the importance matrix whenever there is one, as
   // qllm-choose-bits measured them.
@@ -319,6 +328,8 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
     if (!text)
       return fail(opts.calibText + ": " + text.getError().message());
     calibTokens = tokenizer->encode((*text)->getBuffer(), true);
+  }
+  if ((needStats && !stats) || budgetKL) {
     auto ex = ReferenceExecutor::create(module, src);
     if (!ex)
       return ex.takeError();
@@ -407,6 +418,7 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
     if (Error e = gptqSequential(module, src, calibTokens, opts.calib, opts.format, opts.gptq,
                                  opts.simulate, simulated, packed, seen))
       return std::move(e);
+    report.calibrationTokens = seen;
   } else if (!opts.method.empty()) {
     if (Error e = simulateMethod(src, opts, stats, simulated, packed))
       return std::move(e);

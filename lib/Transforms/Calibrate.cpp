@@ -90,9 +90,8 @@ struct QLlmCalibratePass : public qcc::impl::QLlmCalibrateBase<QLlmCalibratePass
           }
           spilled += st.xtx.size() * sizeof(float);
         }
+        c.releaseXtX(w); // freed once every weight reading the record has released it
       }
-      for (const std::string &w : std::vector<std::string>(c.stageLinearWeights()))
-        c.releaseXtX(w);
       spill->flush();
       return spill->has_error() ? llvm::createStringError(spill->error(), "writing %s",
                                                           info.xtxSpillPath.c_str())

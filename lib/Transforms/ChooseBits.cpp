@@ -7,7 +7,6 @@
 #include "PassUtils.h"
 #include "qcc/Dialect/QLlm/QLlmOps.h"
 #include "qcc/Quant/Mixes.h"
-#include "qcc/Support/MappedFile.h"
 #include "qcc/Transforms/Passes.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -38,7 +37,8 @@ struct QLlmChooseBitsPass : public qcc::impl::QLlmChooseBitsBase<QLlmChooseBitsP
     if ((budget != 0) == !mix.empty())
       return fail("qllm-choose-bits needs exactly one of budget=BPW and mix=NAME");
     if (budget < 0)
-      return fail("budget=" + llvm::formatv("{0}", budget.getValue()).str() + " must be positive bits per weight");
+      return fail("budget=" + llvm::formatv("{0}", budget.getValue()).str() +
+                  " must be positive bits per weight");
     if (!mix.empty() && !isNamedMix(llvm::StringRef(mix).lower()))
       return fail("unknown mix '" + mix + "' (known: " + llvm::join(namedMixes(), ", ") + ")");
     if (sensitivityTokens <= 0)
@@ -94,10 +94,7 @@ struct QLlmChooseBitsPass : public qcc::impl::QLlmChooseBitsBase<QLlmChooseBitsP
                                   : std::string("-"))
                     .str();
     if (!reportFile.empty())
-      if (llvm::Error e = writeFileAtomically(reportFile, [&](llvm::raw_ostream &os) {
-            os << llvm::formatv("{0:2}", llvm::json::Value(report->toJSON())) << "\n";
-            return llvm::Error::success();
-          }))
+      if (llvm::Error e = report->writeJSON(reportFile))
         return emitError(module, std::move(e)), signalPassFailure();
   }
 };

@@ -182,10 +182,7 @@ int main(int argc, char **argv) {
   if (failed(mlir::verify(*m.module)))
     cleanup("the quantized module does not verify");
   if (!reportPath.empty())
-    if (Error e = writeFileAtomically(reportPath, [&](raw_ostream &os) {
-          os << formatv("{0:2}", json::Value(report->toJSON())) << "\n";
-          return Error::success();
-        }))
+    if (Error e = report->writeJSON(reportPath))
       cleanup(toString(std::move(e)));
   if (Error e = writeFileAtomically(output, [&](raw_ostream &os) {
         m.module->print(os);

@@ -147,9 +147,14 @@ int main(int argc, char **argv) {
           ++cached;
           return;
         }
+        auto fail = [&](const std::string &msg) {
+          std::lock_guard<std::mutex> lock(errMutex);
+          if (firstError.empty())
+            firstError = key.cacheKey() + ": " + msg;
+        };
         SmallString<256> tmp;
-        if (sys::fs::createUniqueDirectory(Twine(dir) + "/tmp-" + name, tmp))
-          return;
+        if (std::error_code ec = sys::fs::createUniqueDirectory(Twine(dir) + "/tmp-" + name, tmp))
+          return fail("cannot create a folder in " + dir.str().str() + ": " + ec.message());
         std::vector<std::string> cmd = key.generatorCommand(gen.str().str(), tmp.str().str());
         std::vector<StringRef> args(cmd.begin(), cmd.end());
         std::string err;
@@ -157,16 +162,11 @@ int main(int argc, char **argv) {
         sys::path::append(log, "gen.log");
         std::optional<StringRef> redirects[] = {std::nullopt, StringRef(log), StringRef(log)};
         int rc = sys::ExecuteAndWait(gen, args, std::nullopt, redirects, 0, 0, &err);
-        auto fail = [&](const std::string &msg) {
-          std::lock_guard<std::mutex> lock(errMutex);
-          if (firstError.empty())
-            firstError = key.cacheKey() + ": " + msg;
-        };
         if (rc != 0) {
           auto text = MemoryBuffer::getFile(log);
           fail(text ? (*text)->getBuffer().trim().str() : err);
         } else {
-          for (StringRef ext : {".a", ".h"}) {
+          for (StringRef ext : {".h", ".a"}) {
             SmallString<256> from(tmp), to(dir);
             sys::path::append(from, name + ext.str());
             sys::path::append(to, name + ext.str());

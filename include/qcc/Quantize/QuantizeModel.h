@@ -102,6 +102,8 @@ struct QuantizeReport {
     return elements ? 8.0 * double(simulatedBytes) / double(elements) : 0;
   }
   llvm::json::Object toJSON() const;
+  /// toJSON() pretty-printed to `path`, atomically (qcc-quantize --report, qllm-choose-bits).
+  llvm::Error writeJSON(llvm::StringRef path) const;
 };
 
 /// Quantizes the weights of `module` (whose weight file is `weights`; `tokenizer` may be null
