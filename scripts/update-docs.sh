@@ -14,4 +14,5 @@ for md in "$build"/docs/Dialect/*.md; do
   cp "$md" "$root/docs/Dialect/"
 done
 cp "$build/docs/Passes.md" "$root/docs/Passes.md"
-echo "updated: docs/Dialect/$(cd "$build/docs/Dialect" && ls *.md | tr '\n' ' ')docs/Passes.md"
+cp "$build/docs/ConversionPasses.md" "$root/docs/ConversionPasses.md"
+echo "updated: docs/Dialect/$(cd "$build/docs/Dialect" && ls *.md | tr '\n' ' ')docs/Passes.md docs/ConversionPasses.md"

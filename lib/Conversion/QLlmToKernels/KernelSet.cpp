@@ -31,73 +31,79 @@ static int64_t lastDim(Value v) {
   return t.getDimSize(t.getRank() - 1);
 }
 
+FailureOr<SmallVector<KernelKey, 2>> kernelsOf(Operation *opPtr, const std::string &target) {
+  Operation &op = *opPtr;
+  SmallVector<KernelKey, 2> keys;
+  KernelKey k;
+  k.target = target;
+  if (auto lin = dyn_cast<LinearOp>(op)) {
+    WeightType w = cast<WeightType>(lin.getWeight().getType());
+    FailureOr<std::string> f = formatOf(w, &op);
+    if (mlir::failed(f))
+      return failure();
+    k.op = KernelOp::MatMul;
+    k.format = *f;
+    k.rows = w.getShape().front();
+    k.cols = w.getShape().back();
+    k.int8Activations = lin.getActQuant().has_value();
+    k.batch = 1; // decode
+    keys.push_back(k);
+    k.batch = 0; // prefill
+    keys.push_back(k);
+  } else if (auto e = dyn_cast<EmbedOp>(op)) {
+    WeightType w = cast<WeightType>(e.getTable().getType());
+    FailureOr<std::string> f = formatOf(w, &op);
+    if (mlir::failed(f))
+      return failure();
+    k.op = KernelOp::Embed;
+    k.format = *f;
+    k.cols = w.getShape().back();
+    keys.push_back(k);
+  } else if (isa<RMSNormOp>(op)) {
+    k.op = KernelOp::RmsNorm;
+    k.cols = lastDim(op.getResult(0));
+    keys.push_back(k);
+  } else if (auto r = dyn_cast<RopeOp>(op)) {
+    k.op = KernelOp::Rope;
+    k.ropeStyle = r.getStyle() == qllm::RopeStyle::interleaved
+                      ? codegen::RopeKernelStyle::Interleaved
+                      : codegen::RopeKernelStyle::RotateHalf;
+    // Scaled RoPE (llama3, linear) runs as precomputed frequency factors.
+    k.ropeFreqFactors = r.getFreqFactors() || r.getScalingAttr();
+    keys.push_back(k);
+  } else if (isa<AttentionOp>(op)) {
+    k.op = KernelOp::Attention;
+    keys.push_back(k);
+  } else if (isa<SwiGLUOp>(op)) {
+    k.op = KernelOp::SwiGlu;
+    keys.push_back(k);
+  } else if (isa<AddOp>(op)) {
+    k.op = KernelOp::Add;
+    keys.push_back(k);
+  } else if (!isa<WeightOp, func::ReturnOp>(op)) {
+    return op.emitOpError("has no kernel lowering");
+  }
+  return keys;
+}
+
 FailureOr<std::vector<KernelUse>> collectKernels(ModuleOp module, const std::string &target) {
   auto fn = module.lookupSymbol<func::FuncOp>("forward");
   if (!fn || fn.getBody().empty())
     return module.emitError("module has no func.func @forward");
   std::vector<KernelUse> uses;
   llvm::StringMap<size_t> index;
-  auto add = [&](KernelKey key, Operation *op) {
-    key.target = target;
-    auto [it, inserted] = index.try_emplace(key.cacheKey(), uses.size());
-    if (inserted)
-      uses.push_back({std::move(key), op, 0});
-    ++uses[it->second].uses;
-  };
   bool failed = false;
   for (Operation &op : fn.getBody().front()) {
-    KernelKey k;
-    if (auto lin = dyn_cast<LinearOp>(op)) {
-      WeightType w = cast<WeightType>(lin.getWeight().getType());
-      FailureOr<std::string> f = formatOf(w, &op);
-      if (mlir::failed(f)) {
-        failed = true;
-        continue;
-      }
-      k.op = KernelOp::MatMul;
-      k.format = *f;
-      k.rows = w.getShape().front();
-      k.cols = w.getShape().back();
-      k.int8Activations = lin.getActQuant().has_value();
-      k.batch = 1; // decode
-      add(k, &op);
-      k.batch = 0; // prefill
-      add(k, &op);
-    } else if (auto e = dyn_cast<EmbedOp>(op)) {
-      WeightType w = cast<WeightType>(e.getTable().getType());
-      FailureOr<std::string> f = formatOf(w, &op);
-      if (mlir::failed(f)) {
-        failed = true;
-        continue;
-      }
-      k.op = KernelOp::Embed;
-      k.format = *f;
-      k.cols = w.getShape().back();
-      add(k, &op);
-    } else if (isa<RMSNormOp>(op)) {
-      k.op = KernelOp::RmsNorm;
-      k.cols = lastDim(op.getResult(0));
-      add(k, &op);
-    } else if (auto r = dyn_cast<RopeOp>(op)) {
-      k.op = KernelOp::Rope;
-      k.ropeStyle = r.getStyle() == qllm::RopeStyle::interleaved
-                        ? codegen::RopeKernelStyle::Interleaved
-                        : codegen::RopeKernelStyle::RotateHalf;
-      // Scaled RoPE (llama3, linear) runs as precomputed frequency factors.
-      k.ropeFreqFactors = r.getFreqFactors() || r.getScalingAttr();
-      add(k, &op);
-    } else if (isa<AttentionOp>(op)) {
-      k.op = KernelOp::Attention;
-      add(k, &op);
-    } else if (isa<SwiGLUOp>(op)) {
-      k.op = KernelOp::SwiGlu;
-      add(k, &op);
-    } else if (isa<AddOp>(op)) {
-      k.op = KernelOp::Add;
-      add(k, &op);
-    } else if (!isa<WeightOp, func::ReturnOp>(op)) {
-      op.emitOpError("has no kernel lowering");
+    FailureOr<SmallVector<KernelKey, 2>> keys = kernelsOf(&op, target);
+    if (mlir::failed(keys)) {
       failed = true;
+      continue;
+    }
+    for (KernelKey &key : *keys) {
+      auto [it, inserted] = index.try_emplace(key.cacheKey(), uses.size());
+      if (inserted)
+        uses.push_back({std::move(key), &op, 0});
+      ++uses[it->second].uses;
     }
   }
   if (failed)

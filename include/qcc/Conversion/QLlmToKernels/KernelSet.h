@@ -15,6 +15,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LogicalResult.h"
 
+#include "llvm/ADT/SmallVector.h"
+
 #include <vector>
 
 namespace qcc {
@@ -24,6 +26,12 @@ struct KernelUse {
   mlir::Operation *firstUse = nullptr;
   int64_t uses = 0;
 };
+
+/// The kernels one op of @forward needs, for `target`: a linear its decode kernel (batch 1)
+/// then its prefill kernel (dynamic batch); qllm.weight and func.return none. An op with no
+/// lowering or a weight format with no kernel gets a diagnostic and the result is failure.
+mlir::FailureOr<llvm::SmallVector<codegen::KernelKey, 2>> kernelsOf(mlir::Operation *op,
+                                                                   const std::string &target);
 
 /// The distinct kernels of `module`'s @forward for `target` (a Halide target string), in order
 /// of first use. An op whose weight format has no kernel gets a diagnostic naming the op and the
