@@ -33,6 +33,9 @@ extern "C" {
 
 #define QCC_ABI_VERSION 1
 
+typedef struct qcc_model qcc_model;  /* the weights (mapped files or the blob), shared */
+typedef struct qcc_ctx qcc_ctx;      /* one instance: KV cache, activation slots, status */
+
 /*--- Defined by the glue object (convert-qllm-to-llvm) ----------------------------------*/
 
 /* qcc_model_info[i], indexed by these names. */
@@ -85,8 +88,7 @@ extern const uint8_t qcc_weight_blob[] __attribute__((weak));
 
 /*--- The runtime's API for drivers --------------------------------------------------------*/
 
-typedef struct qcc_model qcc_model;  /* the weights (mapped files or the blob), shared */
-typedef struct qcc_ctx qcc_ctx;      /* one instance: KV cache, activation slots, status */
+/* (qcc_model and qcc_ctx are declared at the top: qcc_forward takes a qcc_ctx.) */
 
 /* Opens the model described by the glue's tables: maps the weight files (checking their size)
  * or uses the blob, converts f16/bf16 norm vectors to f32 once, and for --target=cuda checks that
@@ -98,7 +100,11 @@ void qcc_model_close(qcc_model *m);
 uint64_t qcc_model_weights_bytes(const qcc_model *m);
 /* Bytes of the executable plus the weight files it maps. */
 uint64_t qcc_model_file_bytes(const qcc_model *m);
+/* Threads the kernels use (Halide's pool size: the `threads` given, or the default). */
 int qcc_model_threads(const qcc_model *m);
+/* Changes the kernels' thread count after open (same meaning as qcc_model_open's `threads`);
+ * returns the count now in use. */
+int qcc_model_set_threads(qcc_model *m, int threads);
 /* The i-th string of qcc_model_strings (0 name, 1 qcc target, 2 Halide target, 3 tokenizer
  * path, 4 tokenizer kind). */
 const char *qcc_model_string(int i);

@@ -1,0 +1,123 @@
+//===- HostMain.cpp - main of the executables qcc emits for host targets ------===//
+//
+//   ./model ppl|logits|generate|bench [options]      (docs/Driver.md)
+//
+// The evaluation driver (QCCDriver) over the C API of the runtime (qcc_rt.h): the model the
+// executable carries is the glue's tables, so no model argument is taken. One to one:
+//   DriverModelFactory::load  -> qcc_model_open (threads set later by setThreads)
+//   DriverModel::open         -> qcc_ctx_new
+//   ModelInstance::reset(B)   -> qcc_ctx_reset(B, cache length: setCacheLength's, default the
+//                                model's context)
+//   ModelInstance::forward    -> qcc_ctx_forward
+// The tokenizer (qcc_model_string 3 and 4: path and kind) is loaded only for the commands that
+// need it. Built into the static library QCCExeHost, linked after the glue object, the kernels
+// and qcc_rt.o (lib/Codegen/Runtime/CMakeLists.txt writes the link's response file).
+//
+//===----------------------------------------------------------------------===//
+#include "qcc/Codegen/qcc_rt.h"
+#include "qcc/Driver/Driver.h"
+#include "qcc/Tokenizer/Tokenizer.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/Path.h"
+
+#include <memory>
+#include <string>
+
+using namespace llvm;
+using namespace qcc;
+
+namespace {
+
+Error fail(const Twine &msg) { return createStringError(inconvertibleErrorCode(), msg); }
+
+int64_t info(int i) { return qcc_model_info[i]; }
+
+class CompiledInstance : public driver::ModelInstance {
+public:
+  explicit CompiledInstance(qcc_ctx *c) : c_(c) {}
+  ~CompiledInstance() override { qcc_ctx_free(c_); }
+  int64_t vocabSize() const override { return info(QCC_INFO_VOCAB); }
+  int64_t maxSeqLen() const override { return info(QCC_INFO_MAX_SEQ); }
+  Error reset(int64_t batch) override {
+    if (qcc_ctx_reset(c_, batch, positions_ > 0 ? positions_ : maxSeqLen()) != 0)
+      return fail(qcc_ctx_error(c_));
+    return Error::success();
+  }
+  Error forward(ArrayRef<int32_t> tokens, int64_t B, int64_t T, int64_t pos,
+                std::vector<float> &logits) override {
+    if (B < 1 || T < 1 || int64_t(tokens.size()) != B * T)
+      return fail("forward: " + Twine(tokens.size()) + " tokens are not " + Twine(B) + " rows of " +
+                  Twine(T));
+    logits.resize(size_t(B * T * vocabSize()));
+    if (qcc_ctx_forward(c_, tokens.data(), B, T, pos, logits.data()) != 0)
+      return fail(qcc_ctx_error(c_));
+    return Error::success();
+  }
+  void setCacheLength(int64_t positions) override { positions_ = positions; }
+  uint64_t kvCacheBytes() const override { return qcc_ctx_kv_bytes(c_); }
+
+private:
+  qcc_ctx *c_;
+  int64_t positions_ = 0; ///< 0: the model's context
+};
+
+class CompiledModel : public driver::DriverModel {
+public:
+  CompiledModel(qcc_model *m, std::unique_ptr<Tokenizer> tok) : m_(m), tok_(std::move(tok)) {}
+  ~CompiledModel() override { qcc_model_close(m_); }
+  std::string name() const override { return qcc_model_string(0); }
+  const Tokenizer *tokenizer() const override { return tok_.get(); }
+  uint64_t weightsBytes() const override { return qcc_model_weights_bytes(m_); }
+  uint64_t fileBytes() const override { return qcc_model_file_bytes(m_); }
+  void setThreads(int n) override { qcc_model_set_threads(m_, n); }
+  int numThreads() const override { return qcc_model_threads(m_); }
+  Expected<std::unique_ptr<driver::ModelInstance>> open() override {
+    qcc_ctx *c = qcc_ctx_new(m_);
+    if (!c)
+      return fail("out of memory creating a model instance");
+    return std::make_unique<CompiledInstance>(c);
+  }
+
+private:
+  qcc_model *m_;
+  std::unique_ptr<Tokenizer> tok_;
+};
+
+class CompiledFactory : public driver::DriverModelFactory {
+public:
+  Expected<std::unique_ptr<driver::DriverModel>> load(StringRef path,
+                                                      bool withTokenizer) override {
+    (void)path; // the executable carries its model
+    std::unique_ptr<Tokenizer> tok;
+    if (withTokenizer) {
+      StringRef tokPath = qcc_model_string(3), kind = qcc_model_string(4);
+      if (tokPath.empty())
+        return fail(Twine(qcc_model_string(0)) +
+                    ": the model records no tokenizer (import with --tokenizer)");
+      Expected<std::unique_ptr<Tokenizer>> t =
+          Tokenizer::load(tokPath, kind, int32_t(info(QCC_INFO_VOCAB)));
+      if (!t)
+        return t.takeError();
+      tok = std::move(*t);
+    }
+    char err[1024];
+    qcc_model *m = qcc_model_open(0, err, sizeof err);
+    if (!m)
+      return fail(err);
+    return std::make_unique<CompiledModel>(m, std::move(tok));
+  }
+};
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CompiledFactory factory;
+  driver::DriverOptions opts;
+  opts.toolName = sys::path::filename(argv[0]).str();
+  opts.overview = opts.toolName + ": " + qcc_model_string(0) + " compiled by qcc (target " +
+                  qcc_model_string(1) + ")\n";
+  opts.takesModelPath = false;
+  return driver::runDriver(argc, argv, factory, opts);
+}

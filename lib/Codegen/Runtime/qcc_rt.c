@@ -1,0 +1,829 @@
+/*===- qcc_rt.c - the C runtime of the executables qcc emits ------------------===*
+ *
+ * Implements include/qcc/Codegen/qcc_rt.h over the glue's tables:
+ *
+ *   model   the weight files mapped read-only (each checked against the size the executable
+ *           was built for) or the embedded blob; one pointer per weight; f32 copies of the small
+ *           f16/bf16 weights (≤ 65536 elements: norm gammas, rope factors) made once at open;
+ *           Halide's thread pool size; for --target=cuda, a CUDA driver and device checked.
+ *   ctx     the KV cache [layers][batch][kvHeads][positions][headDim] (k and v, float),
+ *           activation slots of slot_width × capacity floats (capacity = B·T, grown on demand),
+ *           the current call's B, T, pos and the first error.
+ *   entries qcc_rt_* wrap the glue's pointers in halide_buffer_t views, exactly as each
+ *           generator in lib/Codegen/Kernels documents them (and unittests/Codegen/OpsTest.cpp
+ *           uses them), and call the AOT kernel through its address. A kernel's argument order is its
+ *           generator's Inputs then Outputs, in declaration order.
+ *
+ * C99 plus POSIX (mmap, dlopen): it also builds for aarch64 with the cross sysroot's C library.
+ * Halide reports kernel errors through halide_error; the handler installed here keeps the last
+ * message and the failing entry appends it to the context's error.
+ *
+ *===----------------------------------------------------------------------===*/
+#define _GNU_SOURCE
+#include "qcc/Codegen/qcc_rt.h"
+
+#include "HalideRuntime.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define QCC_ERR_SIZE 1024
+/* f16/bf16 weights with at most this many elements get an f32 copy at open. */
+#define QCC_CONVERT_MAX 65536
+
+enum { GGML_F32 = 0, GGML_F16 = 1, GGML_BF16 = 30 };
+
+struct qcc_model {
+  int threads;                /* Halide's pool size now */
+  int64_t n_files, n_weights;
+  void **maps;                /* per file: the mapping (NULL for an empty file) */
+  size_t *map_sizes;
+  const char **file_paths;    /* per file, into qcc_file_paths */
+  const char **weight_names;  /* per weight, into qcc_weight_names */
+  const uint8_t **weights;    /* per weight: its stored bytes */
+  float **converted;          /* per weight: f32 copy of a small f16/bf16 weight, or NULL */
+  uint64_t weights_bytes, file_bytes;
+  void *cuda;                 /* dlopen handle of libcuda.so.1 (--target=cuda) */
+};
+
+struct qcc_ctx {
+  qcc_model *m;
+  float *k_cache, *v_cache;   /* NULL before the first reset */
+  int64_t batch, positions;   /* of the last reset */
+  size_t kv_floats;           /* per cache (k or v) */
+  float **slots;
+  int64_t n_slots, capacity;  /* rows (tokens) each slot holds */
+  int64_t B, T, pos;          /* the current forward call */
+  int gpu;
+  int failed;
+  char err[QCC_ERR_SIZE];
+};
+
+/*--- Messages --------------------------------------------------------------------------*/
+
+static void fmt_to(char *buf, size_t size, const char *fmt, ...) {
+  va_list ap;
+  if (!buf || size == 0)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(buf, size, fmt, ap);
+  va_end(ap);
+}
+
+/* Records the context's first error; later ones are dropped (the glue keeps calling). */
+static void ctx_fail(qcc_ctx *c, const char *fmt, ...) {
+  va_list ap;
+  if (c->failed)
+    return;
+  c->failed = 1;
+  va_start(ap, fmt);
+  vsnprintf(c->err, sizeof c->err, fmt, ap);
+  va_end(ap);
+}
+
+/* The last message Halide reported (kernel errors: bounds, sizes, device failures). Static:
+ * kernels report on the thread that called them, and instances are used one at a time. */
+static char g_halide_msg[512];
+
+static void halide_error_hook(void *user_context, const char *msg) {
+  size_t n;
+  (void)user_context;
+  snprintf(g_halide_msg, sizeof g_halide_msg, "%s", msg ? msg : "");
+  n = strlen(g_halide_msg);
+  while (n > 0 && (g_halide_msg[n - 1] == '\n' || g_halide_msg[n - 1] == ' '))
+    g_halide_msg[--n] = '\0';
+}
+
+/*--- Tables ----------------------------------------------------------------------------*/
+
+static int64_t info(int i) { return qcc_model_info[i]; }
+
+/* Pointers to `count` NUL-terminated strings stored one after the other. */
+static const char **split_strings(const char *s, int64_t count) {
+  const char **out = (const char **)calloc((size_t)(count > 0 ? count : 1), sizeof(char *));
+  int64_t i;
+  if (!out)
+    return NULL;
+  for (i = 0; i < count; ++i) {
+    out[i] = s;
+    s += strlen(s) + 1;
+  }
+  return out;
+}
+
+const char *qcc_model_string(int i) {
+  const char *s = qcc_model_strings;
+  int k;
+  if (i < 0 || i > 4)
+    return "";
+  for (k = 0; k < i; ++k)
+    s += strlen(s) + 1;
+  return s;
+}
+
+static const int64_t *weight_entry(int64_t w) { return &qcc_weight_table[5 * w]; }
+
+/*--- f16 / bf16 ------------------------------------------------------------------------*/
+
+static float bits_to_f32(uint32_t u) {
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+static float f16_to_f32(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+  if (exp == 0) {
+    /* zero or subnormal: man · 2^-24, exact in f32 */
+    float v = (float)man * (1.0f / 16777216.0f);
+    return sign ? -v : v;
+  }
+  if (exp == 31)
+    return bits_to_f32(sign | 0x7f800000u | (man << 13));
+  return bits_to_f32(sign | ((exp + 112u) << 23) | (man << 13));
+}
+
+static float bf16_to_f32(uint16_t h) { return bits_to_f32((uint32_t)h << 16); }
+
+/*--- Model -----------------------------------------------------------------------------*/
+
+static int set_threads(qcc_model *m, int threads) {
+  if (threads < 0)
+    threads = 0;
+  /* halide_set_num_threads returns the previous count: the second call reads back the count
+   * the first one settled on (0 = the default: HL_NUM_THREADS or the number of cores). */
+  halide_set_num_threads(threads);
+  m->threads = halide_set_num_threads(threads);
+  return m->threads;
+}
+
+int qcc_model_set_threads(qcc_model *m, int threads) { return set_threads(m, threads); }
+int qcc_model_threads(const qcc_model *m) { return m->threads; }
+uint64_t qcc_model_weights_bytes(const qcc_model *m) { return m->weights_bytes; }
+uint64_t qcc_model_file_bytes(const qcc_model *m) { return m->file_bytes; }
+
+/* --target=cuda: a CUDA driver and at least one device, checked through the driver API the
+ * Halide runtime itself loads (libcuda.so.1). */
+static int check_cuda(qcc_model *m, char *err, size_t err_size) {
+  typedef int (*cu_init_t)(unsigned);
+  typedef int (*cu_count_t)(int *);
+  const char *pre = "this executable was built for --target=cuda and needs an NVIDIA GPU";
+  cu_init_t cu_init;
+  cu_count_t cu_count;
+  int rc, count = 0;
+  m->cuda = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
+  if (!m->cuda) {
+    fmt_to(err, err_size, "%s: libcuda.so.1 not found", pre);
+    return 1;
+  }
+  cu_init = (cu_init_t)dlsym(m->cuda, "cuInit");
+  cu_count = (cu_count_t)dlsym(m->cuda, "cuDeviceGetCount");
+  if (!cu_init || !cu_count) {
+    fmt_to(err, err_size, "%s: libcuda.so.1 lacks cuInit/cuDeviceGetCount", pre);
+    return 1;
+  }
+  if ((rc = cu_init(0)) != 0) {
+    fmt_to(err, err_size, "%s: cuInit failed (CUDA error %d)", pre, rc);
+    return 1;
+  }
+  if ((rc = cu_count(&count)) != 0 || count <= 0) {
+    fmt_to(err, err_size, "%s: no CUDA device found", pre);
+    return 1;
+  }
+  return 0;
+}
+
+static int map_files(qcc_model *m, char *err, size_t err_size) {
+  int64_t f;
+  for (f = 0; f < m->n_files; ++f) {
+    const char *path = m->file_paths[f];
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      fmt_to(err, err_size, "model weights %s: %s", path, strerror(errno));
+      return 1;
+    }
+    if (fstat(fd, &st) != 0) {
+      fmt_to(err, err_size, "model weights %s: %s", path, strerror(errno));
+      close(fd);
+      return 1;
+    }
+    if ((int64_t)st.st_size != qcc_file_sizes[f]) {
+      fmt_to(err, err_size,
+             "model weights %s: size %lld differs from the %lld bytes this executable was "
+             "built for",
+             path, (long long)st.st_size, (long long)qcc_file_sizes[f]);
+      close(fd);
+      return 1;
+    }
+    m->map_sizes[f] = (size_t)st.st_size;
+    if (st.st_size > 0) {
+      void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p == MAP_FAILED) {
+        fmt_to(err, err_size, "model weights %s: cannot map: %s", path, strerror(errno));
+        close(fd);
+        return 1;
+      }
+      m->maps[f] = p;
+    }
+    close(fd);
+    m->file_bytes += (uint64_t)st.st_size;
+  }
+  return 0;
+}
+
+static int resolve_weights(qcc_model *m, char *err, size_t err_size) {
+  const int embedded = info(QCC_INFO_EMBEDDED) != 0;
+  int64_t w;
+  if (embedded && !qcc_weight_blob) {
+    fmt_to(err, err_size, "this executable was built with embedded weights but has none");
+    return 1;
+  }
+  for (w = 0; w < m->n_weights; ++w) {
+    const int64_t *e = weight_entry(w);
+    int64_t file = e[0], offset = e[1], bytes = e[2], type = e[3], elems = e[4];
+    if (offset < 0 || bytes < 0 || elems < 0) {
+      fmt_to(err, err_size, "weight %s: bad table entry", m->weight_names[w]);
+      return 1;
+    }
+    if (embedded) {
+      m->weights[w] = qcc_weight_blob + offset;
+    } else {
+      if (file < 0 || file >= m->n_files || (uint64_t)offset + (uint64_t)bytes > m->map_sizes[file]) {
+        fmt_to(err, err_size, "weight %s: bytes %lld..%lld are outside its weight file",
+               m->weight_names[w], (long long)offset, (long long)(offset + bytes));
+        return 1;
+      }
+      m->weights[w] = (const uint8_t *)m->maps[file] + offset;
+    }
+    if ((type == GGML_F16 || type == GGML_BF16) && elems <= QCC_CONVERT_MAX) {
+      const uint8_t *src = m->weights[w];
+      float *dst;
+      int64_t i;
+      if (bytes < 2 * elems) {
+        fmt_to(err, err_size, "weight %s: %lld bytes for %lld 16-bit values", m->weight_names[w],
+               (long long)bytes, (long long)elems);
+        return 1;
+      }
+      dst = (float *)malloc((size_t)(elems > 0 ? elems : 1) * sizeof(float));
+      if (!dst) {
+        fmt_to(err, err_size, "out of memory converting weight %s", m->weight_names[w]);
+        return 1;
+      }
+      for (i = 0; i < elems; ++i) {
+        uint16_t h;
+        memcpy(&h, src + 2 * i, 2); /* little-endian hosts only, as GGUF */
+        dst[i] = type == GGML_F16 ? f16_to_f32(h) : bf16_to_f32(h);
+      }
+      m->converted[w] = dst;
+    }
+    m->weights_bytes += (uint64_t)bytes;
+  }
+  return 0;
+}
+
+qcc_model *qcc_model_open(int threads, char *err, size_t err_size) {
+  qcc_model *m;
+  struct stat st;
+  int64_t nf, nw;
+  fmt_to(err, err_size, "%s", "");
+  if (info(QCC_INFO_ABI_VERSION) != QCC_ABI_VERSION) {
+    fmt_to(err, err_size, "glue ABI version %lld, runtime ABI version %d: rebuild with one qcc",
+           (long long)info(QCC_INFO_ABI_VERSION), QCC_ABI_VERSION);
+    return NULL;
+  }
+  nf = info(QCC_INFO_EMBEDDED) ? 0 : info(QCC_INFO_N_FILES);
+  nw = info(QCC_INFO_N_WEIGHTS);
+  m = (qcc_model *)calloc(1, sizeof *m);
+  if (!m) {
+    fmt_to(err, err_size, "out of memory");
+    return NULL;
+  }
+  m->n_files = nf;
+  m->n_weights = nw;
+  m->maps = (void **)calloc((size_t)(nf > 0 ? nf : 1), sizeof(void *));
+  m->map_sizes = (size_t *)calloc((size_t)(nf > 0 ? nf : 1), sizeof(size_t));
+  m->file_paths = split_strings(qcc_file_paths, nf);
+  m->weight_names = split_strings(qcc_weight_names, nw);
+  m->weights = (const uint8_t **)calloc((size_t)(nw > 0 ? nw : 1), sizeof(uint8_t *));
+  m->converted = (float **)calloc((size_t)(nw > 0 ? nw : 1), sizeof(float *));
+  if (!m->maps || !m->map_sizes || !m->file_paths || !m->weight_names || !m->weights ||
+      !m->converted) {
+    fmt_to(err, err_size, "out of memory");
+    qcc_model_close(m);
+    return NULL;
+  }
+  halide_set_error_handler(halide_error_hook);
+  if (info(QCC_INFO_USES_GPU) && check_cuda(m, err, err_size)) {
+    qcc_model_close(m);
+    return NULL;
+  }
+  if (map_files(m, err, err_size) || resolve_weights(m, err, err_size)) {
+    qcc_model_close(m);
+    return NULL;
+  }
+  if (stat("/proc/self/exe", &st) == 0)
+    m->file_bytes += (uint64_t)st.st_size;
+  set_threads(m, threads);
+  return m;
+}
+
+void qcc_model_close(qcc_model *m) {
+  int64_t i;
+  if (!m)
+    return;
+  for (i = 0; m->maps && i < m->n_files; ++i)
+    if (m->maps[i])
+      munmap(m->maps[i], m->map_sizes[i]);
+  for (i = 0; m->converted && i < m->n_weights; ++i)
+    free(m->converted[i]);
+  /* The CUDA driver stays loaded (dlclose of a driver the Halide runtime may use is unsafe). */
+  free(m->maps);
+  free(m->map_sizes);
+  free((void *)m->file_paths);
+  free((void *)m->weight_names);
+  free((void *)m->weights);
+  free(m->converted);
+  free(m);
+}
+
+/*--- Instances -------------------------------------------------------------------------*/
+
+qcc_ctx *qcc_ctx_new(qcc_model *m) {
+  qcc_ctx *c = (qcc_ctx *)calloc(1, sizeof *c);
+  if (!c)
+    return NULL;
+  c->m = m;
+  c->n_slots = info(QCC_INFO_N_SLOTS);
+  c->gpu = info(QCC_INFO_USES_GPU) != 0;
+  c->slots = (float **)calloc((size_t)(c->n_slots > 0 ? c->n_slots : 1), sizeof(float *));
+  if (!c->slots) {
+    free(c);
+    return NULL;
+  }
+  return c;
+}
+
+void qcc_ctx_free(qcc_ctx *c) {
+  int64_t i;
+  if (!c)
+    return;
+  for (i = 0; i < c->n_slots; ++i)
+    free(c->slots[i]);
+  free(c->slots);
+  free(c->k_cache);
+  free(c->v_cache);
+  free(c);
+}
+
+const char *qcc_ctx_error(const qcc_ctx *c) { return c->failed ? c->err : ""; }
+
+uint64_t qcc_ctx_kv_bytes(const qcc_ctx *c) {
+  return c->k_cache ? 2 * (uint64_t)c->kv_floats * sizeof(float) : 0;
+}
+
+int qcc_ctx_reset(qcc_ctx *c, int64_t batch, int64_t positions) {
+  const int64_t max_seq = info(QCC_INFO_MAX_SEQ);
+  size_t floats;
+  c->failed = 0;
+  c->err[0] = '\0';
+  if (batch < 1) {
+    ctx_fail(c, "batch %lld: must be at least 1", (long long)batch);
+    return 1;
+  }
+  if (positions < 1 || positions > max_seq) {
+    ctx_fail(c, "KV cache of %lld positions: must be 1..%lld (the model's context)",
+             (long long)positions, (long long)max_seq);
+    return 1;
+  }
+  floats = (size_t)info(QCC_INFO_N_LAYERS) * (size_t)batch * (size_t)info(QCC_INFO_N_KV_HEADS) *
+           (size_t)positions * (size_t)info(QCC_INFO_HEAD_DIM);
+  /* Halide strides are int32: one sequence's cache of a layer must stay below 2^31 floats. */
+  if ((uint64_t)info(QCC_INFO_N_KV_HEADS) * (uint64_t)positions * (uint64_t)info(QCC_INFO_HEAD_DIM) *
+          (uint64_t)batch > (uint64_t)INT32_MAX) {
+    ctx_fail(c, "KV cache for batch %lld × %lld positions is too large", (long long)batch,
+             (long long)positions);
+    return 1;
+  }
+  if (c->k_cache && floats == c->kv_floats) {
+    memset(c->k_cache, 0, floats * sizeof(float));
+    memset(c->v_cache, 0, floats * sizeof(float));
+  } else {
+    free(c->k_cache);
+    free(c->v_cache);
+    c->k_cache = (float *)calloc(floats ? floats : 1, sizeof(float));
+    c->v_cache = (float *)calloc(floats ? floats : 1, sizeof(float));
+    c->kv_floats = floats;
+    if (!c->k_cache || !c->v_cache) {
+      free(c->k_cache);
+      free(c->v_cache);
+      c->k_cache = c->v_cache = NULL;
+      c->kv_floats = 0;
+      ctx_fail(c, "out of memory allocating the KV cache (%llu bytes)",
+               (unsigned long long)(2 * floats * sizeof(float)));
+      return 1;
+    }
+  }
+  c->batch = batch;
+  c->positions = positions;
+  return 0;
+}
+
+/* Slots hold `rows` tokens each (realloc keeps nothing worth keeping, but is simplest). */
+static int grow_slots(qcc_ctx *c, int64_t rows) {
+  int64_t i;
+  if (rows <= c->capacity)
+    return 0;
+  for (i = 0; i < c->n_slots; ++i) {
+    size_t n = (size_t)qcc_slot_widths[i] * (size_t)rows;
+    float *p = (float *)realloc(c->slots[i], (n ? n : 1) * sizeof(float));
+    if (!p) {
+      ctx_fail(c, "out of memory allocating activations for %lld tokens", (long long)rows);
+      return 1;
+    }
+    c->slots[i] = p;
+  }
+  c->capacity = rows;
+  return 0;
+}
+
+int qcc_ctx_forward(qcc_ctx *c, const int32_t *tokens, int64_t B, int64_t T, int64_t pos,
+                    float *logits) {
+  const int64_t vocab = info(QCC_INFO_VOCAB);
+  int64_t i;
+  int32_t rc;
+  c->failed = 0;
+  c->err[0] = '\0';
+  if (!c->k_cache) {
+    ctx_fail(c, "forward before reset (no KV cache)");
+    return 1;
+  }
+  if (B < 1 || B > c->batch) {
+    ctx_fail(c, "batch %lld: must be 1..%lld (the batch of the last reset)", (long long)B,
+             (long long)c->batch);
+    return 1;
+  }
+  if (T < 1 || pos < 0 || pos + T > c->positions) {
+    ctx_fail(c, "positions %lld..%lld: outside the KV cache's %lld positions", (long long)pos,
+             (long long)(pos + T - 1), (long long)c->positions);
+    return 1;
+  }
+  if ((uint64_t)(B * T) * (uint64_t)vocab > (uint64_t)INT32_MAX) {
+    ctx_fail(c, "%lld tokens × vocabulary %lld: too many logits for one call",
+             (long long)(B * T), (long long)vocab);
+    return 1;
+  }
+  for (i = 0; i < B * T; ++i)
+    if (tokens[i] < 0 || tokens[i] >= vocab) {
+      ctx_fail(c, "token id %d at [%lld, %lld] is outside the vocabulary [0, %lld)", tokens[i],
+               (long long)(i / T), (long long)(i % T), (long long)vocab);
+      return 1;
+    }
+  if (grow_slots(c, B * T))
+    return 1;
+  c->B = B;
+  c->T = T;
+  c->pos = pos;
+  rc = qcc_forward(c, tokens, logits);
+  if (rc != 0 && !c->failed)
+    ctx_fail(c, "qcc_forward failed (code %d)", rc);
+  return c->failed;
+}
+
+/*--- Halide buffers --------------------------------------------------------------------*/
+
+static void view(halide_buffer_t *b, halide_dimension_t *dims, int nd, const void *host,
+                 int code, int bits) {
+  memset(b, 0, sizeof *b);
+  b->host = (uint8_t *)(uintptr_t)host; /* kernels never write their inputs */
+  b->type.code = (uint8_t)code;
+  b->type.bits = (uint8_t)bits;
+  b->type.lanes = 1;
+  b->dimensions = nd;
+  b->dim = dims;
+}
+
+static void dim(halide_dimension_t *d, int64_t min, int64_t extent, int64_t stride) {
+  d->min = (int32_t)min;
+  d->extent = (int32_t)extent;
+  d->stride = (int32_t)stride;
+  d->flags = 0;
+}
+
+#define F32 halide_type_float, 32
+
+/* After a kernel: the error with Halide's message, and for GPU kernels the outputs copied back
+ * and every device allocation freed. (GPU: simple and correct but slow — each call moves the
+ * weights to the device and back; a persistent device residency is future work.) */
+static void finish(qcc_ctx *c, const char *which, int rc, halide_buffer_t **bufs, int n,
+                   int n_inputs) {
+  int i;
+  if (c->gpu) {
+    for (i = n_inputs; i < n && rc == 0; ++i)
+      rc = halide_copy_to_host(NULL, bufs[i]);
+    for (i = 0; i < n; ++i)
+      if (bufs[i]->device)
+        halide_device_free(NULL, bufs[i]);
+  }
+  if (rc != 0)
+    ctx_fail(c, "kernel %s failed (Halide error %d)%s%s", which, rc, g_halide_msg[0] ? ": " : "",
+             g_halide_msg);
+}
+
+/* Called before a kernel: clears Halide's last message; GPU inputs are marked host-dirty so the
+ * pipeline copies them to the device. */
+static void prepare(qcc_ctx *c, halide_buffer_t **bufs, int n_inputs) {
+  int i;
+  g_halide_msg[0] = '\0';
+  if (c->gpu)
+    for (i = 0; i < n_inputs; ++i)
+      bufs[i]->flags |= halide_buffer_flag_host_dirty;
+}
+
+static int entry_ok(qcc_ctx *c, const char *which, void *fn, const void *p1, const void *p2) {
+  if (c->failed)
+    return 0;
+  if (!fn || !p1 || !p2) {
+    ctx_fail(c, "%s: null kernel or buffer", which);
+    return 0;
+  }
+  if ((uint64_t)(c->B * c->T) > (uint64_t)INT32_MAX) {
+    ctx_fail(c, "%s: too many tokens", which);
+    return 0;
+  }
+  return 1;
+}
+
+static int weight_ok(qcc_ctx *c, const char *which, int64_t w) {
+  if (w < 0 || w >= c->m->n_weights) {
+    ctx_fail(c, "%s: weight index %lld out of range", which, (long long)w);
+    return 0;
+  }
+  return 1;
+}
+
+typedef int (*fn3_t)(halide_buffer_t *, halide_buffer_t *, halide_buffer_t *);
+
+float *qcc_rt_slot(qcc_ctx *c, int64_t slot) {
+  if (slot < 0 || slot >= c->n_slots) {
+    ctx_fail(c, "activation slot %lld out of range", (long long)slot);
+    return NULL;
+  }
+  return c->slots[slot];
+}
+
+/* The [rowBytes, rows] uint8 view of weight `w` with rows of `cols` elements. */
+static int weight_view(qcc_ctx *c, const char *which, int64_t w, int64_t cols,
+                       halide_buffer_t *b, halide_dimension_t *d, int64_t *rows_out) {
+  const int64_t *e;
+  int64_t rows, row_bytes;
+  if (!weight_ok(c, which, w))
+    return 0;
+  e = weight_entry(w);
+  if (cols <= 0 || e[4] % cols != 0) {
+    ctx_fail(c, "%s: weight %s has %lld elements, not rows of %lld", which,
+             c->m->weight_names[w], (long long)e[4], (long long)cols);
+    return 0;
+  }
+  rows = e[4] / cols;
+  if (rows == 0 || e[2] % rows != 0 || e[2] / rows > INT32_MAX || rows > INT32_MAX) {
+    ctx_fail(c, "%s: weight %s: %lld bytes do not split into %lld rows", which,
+             c->m->weight_names[w], (long long)e[2], (long long)rows);
+    return 0;
+  }
+  row_bytes = e[2] / rows;
+  dim(&d[0], 0, row_bytes, 1);
+  dim(&d[1], 0, rows, row_bytes);
+  view(b, d, 2, c->m->weights[w], halide_type_uint, 8);
+  *rows_out = rows;
+  return 1;
+}
+
+void qcc_rt_embed(qcc_ctx *c, void *fn, int64_t weight, const int32_t *tokens, float *y,
+                  int64_t cols) {
+  halide_buffer_t tb, wb, yb, *bufs[3] = {&tb, &wb, &yb};
+  halide_dimension_t td[1], wd[2], yd[2];
+  const int64_t n = c->B * c->T;
+  int64_t rows;
+  if (!entry_ok(c, "embed", fn, tokens, y) || !weight_view(c, "embed", weight, cols, &wb, wd, &rows))
+    return;
+  dim(&td[0], 0, n, 1);
+  view(&tb, td, 1, tokens, halide_type_int, 32);
+  dim(&yd[0], 0, cols, 1);
+  dim(&yd[1], 0, n, cols);
+  view(&yb, yd, 2, y, F32);
+  prepare(c, bufs, 2);
+  finish(c, "embed", ((fn3_t)fn)(&tb, &wb, &yb), bufs, 3, 2);
+}
+
+void qcc_rt_matmul(qcc_ctx *c, void *decode_fn, void *prefill_fn, int64_t weight, const float *x,
+                   float *y, int64_t rows, int64_t cols) {
+  halide_buffer_t xb, wb, yb, *bufs[3] = {&xb, &wb, &yb};
+  halide_dimension_t xd[2], wd[2], yd[2];
+  const int64_t n = c->B * c->T;
+  void *fn = (n == 1 && decode_fn) ? decode_fn : prefill_fn;
+  int64_t wrows;
+  if (!entry_ok(c, "matmul", fn, x, y) || !weight_view(c, "matmul", weight, cols, &wb, wd, &wrows))
+    return;
+  if (wrows != rows) {
+    ctx_fail(c, "matmul: weight %s has %lld rows of %lld, not %lld", c->m->weight_names[weight],
+             (long long)wrows, (long long)cols, (long long)rows);
+    return;
+  }
+  dim(&xd[0], 0, cols, 1);
+  dim(&xd[1], 0, n, cols);
+  view(&xb, xd, 2, x, F32);
+  dim(&yd[0], 0, rows, 1);
+  dim(&yd[1], 0, n, rows);
+  view(&yb, yd, 2, y, F32);
+  prepare(c, bufs, 2);
+  finish(c, "matmul", ((fn3_t)fn)(&xb, &wb, &yb), bufs, 3, 2);
+}
+
+const float *qcc_rt_weight_f32(qcc_ctx *c, int64_t weight) {
+  const int64_t *e;
+  if (c->failed || !weight_ok(c, "weight", weight))
+    return NULL;
+  if (c->m->converted[weight])
+    return c->m->converted[weight];
+  e = weight_entry(weight);
+  if (e[3] != GGML_F32 || e[2] < 4 * e[4]) {
+    ctx_fail(c, "weight %s (ggml type %lld, %lld elements) is not an f32, f16 or bf16 vector",
+             c->m->weight_names[weight], (long long)e[3], (long long)e[4]);
+    return NULL;
+  }
+  return (const float *)c->m->weights[weight];
+}
+
+void qcc_rt_rms_norm(qcc_ctx *c, void *fn, const float *x, int64_t gamma, float *y, int64_t d,
+                     double eps) {
+  typedef int (*rms_t)(halide_buffer_t *, halide_buffer_t *, float, halide_buffer_t *);
+  halide_buffer_t xb, gb, yb, *bufs[3] = {&xb, &gb, &yb};
+  halide_dimension_t xd[2], gd[1], yd[2];
+  const int64_t n = c->B * c->T;
+  const float *g;
+  if (!entry_ok(c, "rms_norm", fn, x, y) || !(g = qcc_rt_weight_f32(c, gamma)))
+    return;
+  if (weight_entry(gamma)[4] != d) {
+    ctx_fail(c, "rms_norm: weight %s has %lld elements, not %lld", c->m->weight_names[gamma],
+             (long long)weight_entry(gamma)[4], (long long)d);
+    return;
+  }
+  dim(&xd[0], 0, d, 1);
+  dim(&xd[1], 0, n, d);
+  view(&xb, xd, 2, x, F32);
+  dim(&gd[0], 0, d, 1);
+  view(&gb, gd, 1, g, F32);
+  dim(&yd[0], 0, d, 1);
+  dim(&yd[1], 0, n, d);
+  view(&yb, yd, 2, y, F32);
+  prepare(c, bufs, 2);
+  finish(c, "rms_norm", ((rms_t)fn)(&xb, &gb, (float)eps, &yb), bufs, 3, 2);
+}
+
+/* The 5-D pair view (a, c, h, t, b) qcc_rope takes of [B, T, heads·hd]. */
+static void rope_view(halide_dimension_t *d, int interleaved, int64_t B, int64_t T,
+                      int64_t width, int64_t hd) {
+  if (interleaved) {
+    dim(&d[0], 0, 2, 1);
+    dim(&d[1], 0, hd / 2, 2);
+  } else {
+    dim(&d[0], 0, hd / 2, 1);
+    dim(&d[1], 0, 2, hd / 2);
+  }
+  dim(&d[2], 0, width / hd, hd);
+  dim(&d[3], 0, T, width);
+  dim(&d[4], 0, B, T * width);
+}
+
+void qcc_rt_rope(qcc_ctx *c, void *fn, const float *x, float *y, int64_t width, int64_t head_dim,
+                 double theta, int64_t interleaved, const float *factors) {
+  typedef int (*rope_t)(halide_buffer_t *, int32_t, double, halide_buffer_t *);
+  typedef int (*rope_ff_t)(halide_buffer_t *, int32_t, double, halide_buffer_t *,
+                           halide_buffer_t *);
+  halide_buffer_t xb, fb, yb, *bufs[3] = {&xb, &fb, &yb}, *bufs2[2] = {&xb, &yb};
+  halide_dimension_t xd[5], fd[1], yd[5];
+  int rc;
+  if (!entry_ok(c, "rope", fn, x, y))
+    return;
+  if (head_dim <= 0 || head_dim % 2 != 0 || width % head_dim != 0) {
+    ctx_fail(c, "rope: width %lld is not whole heads of an even head_dim %lld", (long long)width,
+             (long long)head_dim);
+    return;
+  }
+  rope_view(xd, interleaved != 0, c->B, c->T, width, head_dim);
+  rope_view(yd, interleaved != 0, c->B, c->T, width, head_dim);
+  view(&xb, xd, 5, x, F32);
+  view(&yb, yd, 5, y, F32);
+  if (factors) {
+    dim(&fd[0], 0, head_dim / 2, 1);
+    view(&fb, fd, 1, factors, F32);
+    prepare(c, bufs, 2);
+    rc = ((rope_ff_t)fn)(&xb, (int32_t)c->pos, theta, &fb, &yb);
+    finish(c, "rope", rc, bufs, 3, 2);
+  } else {
+    prepare(c, bufs2, 1);
+    rc = ((rope_t)fn)(&xb, (int32_t)c->pos, theta, &yb);
+    finish(c, "rope", rc, bufs2, 2, 1);
+  }
+}
+
+void qcc_rt_attention(qcc_ctx *c, void *fn, const float *q, const float *k, const float *v,
+                      float *out, int64_t layer, int64_t n_heads, int64_t n_kv_heads,
+                      int64_t head_dim) {
+  typedef int (*attn_t)(halide_buffer_t *, halide_buffer_t *, halide_buffer_t *,
+                        halide_buffer_t *, halide_buffer_t *, int32_t, halide_buffer_t *,
+                        halide_buffer_t *, halide_buffer_t *);
+  halide_buffer_t qb, kb, vb, kc, vc, ob, ko, vo;
+  halide_buffer_t *bufs[8] = {&qb, &kb, &vb, &kc, &vc, &ob, &ko, &vo};
+  halide_dimension_t qd[5], kd[4], vd[4], kcd[4], vcd[4], od[5], kod[4], vod[4];
+  const int64_t B = c->B, T = c->T, pos = c->pos, hd = head_dim, kvh = n_kv_heads;
+  const int64_t seq = c->positions, group = n_kv_heads > 0 ? n_heads / n_kv_heads : 0;
+  float *kbase, *vbase;
+  size_t layer_floats;
+  int i;
+  if (!entry_ok(c, "attention", fn, q, out) || !entry_ok(c, "attention", fn, k, v))
+    return;
+  if (layer < 0 || layer >= info(QCC_INFO_N_LAYERS) || kvh != info(QCC_INFO_N_KV_HEADS) ||
+      hd != info(QCC_INFO_HEAD_DIM) || group < 1 || group * kvh != n_heads) {
+    ctx_fail(c, "attention: layer %lld, %lld heads / %lld kv heads of %lld do not match the "
+                "model's KV cache",
+             (long long)layer, (long long)n_heads, (long long)kvh, (long long)hd);
+    return;
+  }
+  layer_floats = (size_t)c->batch * (size_t)kvh * (size_t)seq * (size_t)hd;
+  kbase = c->k_cache + (size_t)layer * layer_floats;
+  vbase = c->v_cache + (size_t)layer * layer_floats;
+  /* q and out: (d, g, kh, t, b), query head h = kh·group + g. */
+  dim(&qd[0], 0, hd, 1);
+  dim(&qd[1], 0, group, hd);
+  dim(&qd[2], 0, kvh, group * hd);
+  dim(&qd[3], 0, T, n_heads * hd);
+  dim(&qd[4], 0, B, T * n_heads * hd);
+  memcpy(od, qd, sizeof qd);
+  /* k and v: (d, kh, t, b). */
+  dim(&kd[0], 0, hd, 1);
+  dim(&kd[1], 0, kvh, hd);
+  dim(&kd[2], 0, T, kvh * hd);
+  dim(&kd[3], 0, B, T * kvh * hd);
+  memcpy(vd, kd, sizeof kd);
+  /* The layer's cache (d, s, kh, b), and its crop s ∈ [pos, pos+T), b < B. */
+  dim(&kcd[0], 0, hd, 1);
+  dim(&kcd[1], 0, seq, hd);
+  dim(&kcd[2], 0, kvh, seq * hd);
+  dim(&kcd[3], 0, c->batch, kvh * seq * hd);
+  memcpy(vcd, kcd, sizeof kcd);
+  memcpy(kod, kcd, sizeof kcd);
+  dim(&kod[1], pos, T, hd);
+  dim(&kod[3], 0, B, kvh * seq * hd);
+  memcpy(vod, kod, sizeof kod);
+  view(&qb, qd, 5, q, F32);
+  view(&kb, kd, 4, k, F32);
+  view(&vb, vd, 4, v, F32);
+  view(&kc, kcd, 4, kbase, F32);
+  view(&vc, vcd, 4, vbase, F32);
+  view(&ob, od, 5, out, F32);
+  view(&ko, kod, 4, kbase + pos * hd, F32);
+  view(&vo, vod, 4, vbase + pos * hd, F32);
+  prepare(c, bufs, 5);
+  i = ((attn_t)fn)(&qb, &kb, &vb, &kc, &vc, (int32_t)pos, &ob, &ko, &vo);
+  finish(c, "attention", i, bufs, 8, 5);
+}
+
+static void flat(qcc_ctx *c, const char *which, void *fn, const float *a, const float *b,
+                 float *y, int64_t width) {
+  halide_buffer_t ab, bb, yb, *bufs[3] = {&ab, &bb, &yb};
+  halide_dimension_t ad[1], bd[1], yd[1];
+  const int64_t n = c->B * c->T * width;
+  if (!entry_ok(c, which, fn, a, b) || !entry_ok(c, which, fn, y, y))
+    return;
+  if (n > INT32_MAX) {
+    ctx_fail(c, "%s: %lld values: too many for one call", which, (long long)n);
+    return;
+  }
+  dim(&ad[0], 0, n, 1);
+  dim(&bd[0], 0, n, 1);
+  dim(&yd[0], 0, n, 1);
+  view(&ab, ad, 1, a, F32);
+  view(&bb, bd, 1, b, F32);
+  view(&yb, yd, 1, y, F32);
+  prepare(c, bufs, 2);
+  finish(c, which, ((fn3_t)fn)(&ab, &bb, &yb), bufs, 3, 2);
+}
+
+void qcc_rt_swiglu(qcc_ctx *c, void *fn, const float *gate, const float *up, float *y,
+                   int64_t width) {
+  flat(c, "swiglu", fn, gate, up, y, width);
+}
+
+void qcc_rt_add(qcc_ctx *c, void *fn, const float *a, const float *b, float *y, int64_t width) {
+  flat(c, "add", fn, a, b, y, width);
+}
