@@ -61,6 +61,8 @@ std::vector<std::string> KernelKey::generatorParams() const {
   case KernelOp::Attention:
     break;
   }
+  if (optLevel != 3)
+    params.push_back("opt=" + std::to_string(optLevel));
   return params;
 }
 
@@ -104,12 +106,19 @@ std::string KernelKey::functionName() const {
 
 std::vector<std::string> KernelKey::generatorCommand(const std::string &generatorPath,
                                                      const std::string &outDir) const {
+  // No runtime in the kernel: one qcc_halide_runtime.a per target (runtimeCommand).
   std::vector<std::string> cmd = {generatorPath, "-g", generatorName(), "-f", functionName(),
                                   "-o", outDir, "-e", "static_library,c_header",
-                                  "target=" + target};
+                                  "target=" + target + "-no_runtime"};
   for (const std::string &p : generatorParams())
     cmd.push_back(p);
   return cmd;
+}
+
+std::vector<std::string> runtimeCommand(const std::string &generatorPath,
+                                        const std::string &outDir, const std::string &target) {
+  return {generatorPath, "-r", "qcc_halide_runtime", "-o", outDir, "-e", "static_library",
+          "target=" + target};
 }
 
 std::optional<std::string>

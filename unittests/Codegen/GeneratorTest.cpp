@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -85,8 +86,15 @@ TEST(Generator, NewOpsGenerateForCuda) {
   EXPECT_EQ(generate(dir, "k4", cuda + "style=rotate_half freq_factors=true", "qcc_rope"), 0)
       << readFile(dir / "log.txt");
   EXPECT_EQ(generate(dir, "k5", cuda, "qcc_add"), 0) << readFile(dir / "log.txt");
-  // Attention has no GPU schedule yet: refused with a message, not miscompiled.
-  EXPECT_NE(generate(dir, "k6", cuda, "qcc_attention"), 0);
+  EXPECT_EQ(generate(dir, "k6", cuda, "qcc_attention"), 0) << readFile(dir / "log.txt");
+  EXPECT_EQ(generate(dir, "k7", cuda + "opt=0", "qcc_rms_norm"), 0) << readFile(dir / "log.txt");
+}
+
+TEST(Generator, RejectsBadOptLevel) {
+  fs::path dir = freshDir("badopt");
+  EXPECT_NE(generate(dir, "k_bad", "target=host format=q4_0 opt=4"), 0);
+  EXPECT_NE(generate(dir, "k_bad", "target=host opt=-1", "qcc_attention"), 0);
+  EXPECT_NE(generate(dir, "k_bad", "target=host opt=7", "qcc_add"), 0);
 }
 
 TEST(Generator, RejectsUnknownFormat) {
@@ -112,6 +120,19 @@ TEST(KernelKey, NamesAndParams) {
   EXPECT_EQ(k.functionName(), "qcc_matmul_q4_K_r4096_c11008_bd_x86_64_linux_avx2");
   auto cmd = k.generatorCommand("gen", "out");
   EXPECT_EQ(cmd.back(), "cols=11008");
+  // Kernels carry no Halide runtime: one per target comes from runtimeCommand.
+  EXPECT_NE(std::find(cmd.begin(), cmd.end(), "target=x86-64-linux-avx2-no_runtime"), cmd.end());
+  EXPECT_EQ(runtimeCommand("gen", "out", k.target),
+            (std::vector<std::string>{"gen", "-r", "qcc_halide_runtime", "-o", "out", "-e",
+                                      "static_library", "target=x86-64-linux-avx2"}));
+
+  // -O levels: opt=N in the params and the key unless 3; the function name stays.
+  k.optLevel = 0;
+  EXPECT_EQ(k.cacheKey(),
+            "qcc_matmul:format=q4_K:rows=4096:cols=11008:opt=0@x86-64-linux-avx2");
+  EXPECT_EQ(k.functionName(), "qcc_matmul_q4_K_r4096_c11008_bd_x86_64_linux_avx2");
+  EXPECT_EQ(k.generatorCommand("gen", "out").back(), "opt=0");
+  k.optLevel = 3;
 
   KernelKey norm;
   norm.op = KernelOp::RmsNorm;
@@ -145,6 +166,9 @@ TEST(KernelKey, NamesAndParams) {
   KernelKey att;
   att.op = KernelOp::Attention;
   EXPECT_EQ(att.cacheKey(), "qcc_attention@host");
+  att.optLevel = 1;
+  EXPECT_EQ(att.cacheKey(), "qcc_attention:opt=1@host");
+  EXPECT_EQ(att.functionName(), "qcc_attention_host");
   KernelKey add;
   add.op = KernelOp::Add;
   EXPECT_EQ(add.functionName(), "qcc_add_host");
@@ -205,6 +229,13 @@ TEST(KernelKey, HostTargetAvoidsHalidesSapphireRapidsGuess) {
   EXPECT_FALSE(hostKernelTarget().empty());
 }
 
+std::string shellCommand(const std::vector<std::string> &args) {
+  std::string cmd;
+  for (const std::string &a : args)
+    cmd += "'" + a + "' ";
+  return cmd;
+}
+
 // The generated KernelKey command line is accepted by the generator.
 TEST(KernelKey, CommandRuns) {
   fs::path dir = freshDir("key");
@@ -213,12 +244,67 @@ TEST(KernelKey, CommandRuns) {
   k.rows = 64;
   k.cols = 256;
   k.batch = 2;
-  std::string cmd;
-  for (const std::string &a : k.generatorCommand(QCC_KERNEL_GEN, dir.string()))
-    cmd += "'" + a + "' ";
+  k.optLevel = 1;
+  std::string cmd = shellCommand(k.generatorCommand(QCC_KERNEL_GEN, dir.string()));
   ASSERT_EQ(std::system((cmd + "> /dev/null 2>&1").c_str()), 0) << cmd;
   EXPECT_TRUE(fs::exists(dir / (k.functionName() + ".a")));
   EXPECT_TRUE(fs::exists(dir / (k.functionName() + ".h")));
+}
+
+// Two runtime-less kernels and the one shared runtime link into a program that runs: an RMSNorm
+// (mean square 1 afterwards) feeding a q8_0 matmul whose weights are all zero (output 0).
+TEST(KernelKey, KernelsLinkWithOneSharedRuntime) {
+  fs::path dir = freshDir("link");
+  const std::string target = hostKernelTarget();
+  KernelKey mm;
+  mm.format = "q8_0";
+  mm.target = target;
+  KernelKey norm;
+  norm.op = KernelOp::RmsNorm;
+  norm.cols = 64;
+  norm.optLevel = 0;
+  norm.target = target;
+  for (const auto &args : {mm.generatorCommand(QCC_KERNEL_GEN, dir.string()),
+                           norm.generatorCommand(QCC_KERNEL_GEN, dir.string()),
+                           runtimeCommand(QCC_KERNEL_GEN, dir.string(), target)}) {
+    std::string cmd = shellCommand(args);
+    ASSERT_EQ(std::system((cmd + "> " + (dir / "log.txt").string() + " 2>&1").c_str()), 0)
+        << cmd << "\n" << readFile(dir / "log.txt");
+  }
+  ASSERT_TRUE(fs::exists(dir / kHalideRuntimeLibrary));
+  std::ofstream(dir / "main.cpp") << "#include \"" << mm.functionName() << ".h\"\n"
+                                  << "#include \"" << norm.functionName() << ".h\"\n"
+                                  << R"(#include "HalideBuffer.h"
+#include <cmath>
+#include <vector>
+int main() {
+  std::vector<float> x(64 * 2), y(64 * 2), g(64, 1.0f), out(16 * 2, -1.0f);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = float(i % 7) - 3.0f;
+  Halide::Runtime::Buffer<float> xb(x.data(), 64, 2), gb(g.data(), 64), yb(y.data(), 64, 2);
+  if (NORM(xb, gb, 1e-5f, yb) != 0)
+    return 1;
+  double ss = 0;
+  for (int k = 0; k < 64; ++k)
+    ss += double(y[k]) * y[k];
+  std::vector<uint8_t> w(16 * 68, 0); // 16 rows of two q8_0 blocks, scale 0
+  Halide::Runtime::Buffer<uint8_t> wb(w.data(), 68, 16);
+  Halide::Runtime::Buffer<float> ob(out.data(), 16, 2);
+  if (MATMUL(yb, wb, ob) != 0)
+    return 2;
+  return std::fabs(ss / 64 - 1.0) < 1e-3 && out[0] == 0.0f && out[31] == 0.0f ? 0 : 3;
+}
+)";
+  const std::string exe = (dir / "prog").string();
+  std::string link = std::string(QCC_CXX_COMPILER) + " -std=c++17 -O1 -I" + dir.string() +
+                     " -I" QCC_HALIDE_INCLUDE " -DNORM=" + norm.functionName() +
+                     " -DMATMUL=" + mm.functionName() + " " + (dir / "main.cpp").string() + " " +
+                     (dir / (mm.functionName() + ".a")).string() + " " +
+                     (dir / (norm.functionName() + ".a")).string() + " " +
+                     (dir / kHalideRuntimeLibrary).string() + " -lpthread -ldl -o " + exe;
+  ASSERT_EQ(std::system((link + " > " + (dir / "log.txt").string() + " 2>&1").c_str()), 0)
+      << link << "\n" << readFile(dir / "log.txt");
+  EXPECT_EQ(std::system(exe.c_str()), 0);
 }
 
 } // namespace

@@ -7,6 +7,8 @@
 // whole output. Every multiplication inside a weight's dequantization is done in the same order
 // as the reference, so a decoding bug shows up as an O(1) relative error, far above that.
 //
+// The -O0..-O2 variants (OptLevel tests) run the same checks: only the schedule differs.
+//
 //===----------------------------------------------------------------------===//
 #include "qcc/Runtime/Kernels.h"
 
@@ -68,6 +70,24 @@
 #include "qcc_test_matmul_w8a8.h"
 #include "qcc_test_matmul_w8a8_b4.h"
 #include "qcc_test_rms_norm.h"
+// The same kernels at lower -O levels (opt=0..2; lib/Codegen/Kernels/OptLevel.h).
+#include "qcc_test_embed_q4_k_o0.h"
+#include "qcc_test_gemv_q4_0_4096_o0.h"
+#include "qcc_test_gemv_q4_0_4096_o1.h"
+#include "qcc_test_gemv_q4_0_4096_o2.h"
+#include "qcc_test_matmul_f32_o0.h"
+#include "qcc_test_matmul_int3_g128_asym_o0.h"
+#include "qcc_test_matmul_int3_g128_asym_o2.h"
+#include "qcc_test_matmul_q4_0_o0.h"
+#include "qcc_test_matmul_q4_k_o0.h"
+#include "qcc_test_matmul_q4_k_o1.h"
+#include "qcc_test_matmul_q6_k_o0.h"
+#include "qcc_test_matmul_q8_0_b4_o1.h"
+#include "qcc_test_matmul_w8a8_b4_o1.h"
+#include "qcc_test_matmul_w8a8_o0.h"
+#include "qcc_test_rms_norm_o0.h"
+#include "qcc_test_rms_norm_o1.h"
+#include "qcc_test_swiglu_o0.h"
 #include "qcc_test_swiglu.h"
 
 #include "KernelTestUtil.h"
@@ -179,6 +199,55 @@ TEST_P(DynamicMatMul, EmbedMatchesReferenceExactly) {
 INSTANTIATE_TEST_SUITE_P(Formats, DynamicMatMul, ::testing::ValuesIn(dynamicCases()),
                          [](const auto &info) { return info.param.name; });
 
+// Lower -O levels: the same algorithm with scalar (O0), vectorised (O1) or vectorised and
+// parallel (O2) schedules; the DynamicMatMul shapes, plus the row tails of f32.
+std::vector<Case> optLevelCases() {
+  return {
+      {"f32/O0", qcc_test_matmul_f32_o0, GGMLType::F32, std::nullopt},
+      {"q4_0/O0", qcc_test_matmul_q4_0_o0, GGMLType::Q4_0, std::nullopt},
+      {"q4_K/O0", qcc_test_matmul_q4_k_o0, GGMLType::Q4_K, std::nullopt},
+      {"q6_K/O0", qcc_test_matmul_q6_k_o0, GGMLType::Q6_K, std::nullopt},
+      {"int3_g128_asym/O0", qcc_test_matmul_int3_g128_asym_o0, GGMLType::I8,
+       intFormat(3, 128, false)},
+      {"q4_K/O1", qcc_test_matmul_q4_k_o1, GGMLType::Q4_K, std::nullopt},
+      {"int3_g128_asym/O2", qcc_test_matmul_int3_g128_asym_o2, GGMLType::I8,
+       intFormat(3, 128, false)},
+  };
+}
+
+TEST(OptLevels, MatMulMatchesReferenceAtEveryLevel) {
+  for (const Case &c : optLevelCases()) {
+    checkMatMul(c, 37, 512, 1, 11);
+    checkMatMul(c, 1, 256, 1, 12);
+    checkMatMul(c, 64, 768, 3, 13);
+    checkMatMul(c, 20, 1024, 9, 14);
+    if (anyRowLength(c)) {
+      checkMatMul(c, 19, 172, 2, 15);
+      checkMatMul(c, 3, 8, 1, 17);
+    }
+  }
+  checkMatMul({"q8_0/b4/O1", qcc_test_matmul_q8_0_b4_o1, GGMLType::Q8_0, std::nullopt}, 53, 512,
+              4, 31);
+  for (auto [name, fn] : {std::pair<const char *, MatMulFn>{"q4_0/4096/O0", qcc_test_gemv_q4_0_4096_o0},
+                          {"q4_0/4096/O1", qcc_test_gemv_q4_0_4096_o1},
+                          {"q4_0/4096/O2", qcc_test_gemv_q4_0_4096_o2}})
+    checkMatMul({name, fn, GGMLType::Q4_0, std::nullopt}, 4096, 4096, 1, 21);
+}
+
+// Every level gives the same embedding bits (value() is per column, schedules only reorder).
+TEST(OptLevels, EmbedO0MatchesReferenceExactly) {
+  Case c{"q4_K/O0", nullptr, GGMLType::Q4_K, std::nullopt};
+  QuantWeight q = quantize(c, 11, 512, 61);
+  std::vector<int32_t> tokens = {3, 0, 10, 3, 7};
+  std::vector<float> ref(5 * 512), got(5 * 512, -1.0f);
+  rt::embed(tokens.data(), 5, q.view, ref.data());
+  Buffer<int32_t> tb(tokens.data(), 5);
+  Buffer<uint8_t> wb(q.bytes.data(), int(q.view.rowBytes), 11);
+  Buffer<float> yb(got.data(), 512, 5);
+  ASSERT_EQ(qcc_test_embed_q4_k_o0(tb, wb, yb), 0);
+  EXPECT_EQ(got, ref);
+}
+
 // The fixed-shape decode kernels the benchmark times (rows = cols = 4096, batch 1).
 TEST(FixedMatMul, Gemv4096MatchesReference) {
   checkMatMul({"q4_0/4096", qcc_test_gemv_q4_0_4096, GGMLType::Q4_0, std::nullopt}, 4096, 4096,
@@ -223,6 +292,13 @@ TEST(W8A8, MatchesFakeQuantizedReference) {
   checkW8A8(qcc_test_gemv_w8a8_4096, 4096, 4096, 1, 75);
 }
 
+TEST(OptLevels, W8A8MatchesFakeQuantizedReference) {
+  checkW8A8(qcc_test_matmul_w8a8_o0, 37, 512, 1, 71);
+  checkW8A8(qcc_test_matmul_w8a8_o0, 64, 1000, 5, 72);
+  checkW8A8(qcc_test_matmul_w8a8_o0, 3, 20, 2, 73);
+  checkW8A8(qcc_test_matmul_w8a8_b4_o1, 53, 768, 4, 74);
+}
+
 TEST(W8A8, AllZeroTokenUsesMinimumScale) {
   Case c{"int8_g0_sym", nullptr, GGMLType::I8, intFormat(8, 0, true)};
   QuantWeight q = quantize(c, 16, 128, 81);
@@ -262,7 +338,12 @@ TEST(FixedMatMul, SmallBatchQ8_0) {
   checkMatMul(c, 128, 2048, 4, 32);
 }
 
+using RmsNormFn = int (*)(halide_buffer_t *, halide_buffer_t *, float, halide_buffer_t *);
+
 TEST(Elementwise, RmsNormMatchesReference) {
+  for (auto [level, fn] : {std::pair<const char *, RmsNormFn>{"O3", qcc_test_rms_norm},
+                           {"O1", qcc_test_rms_norm_o1},
+                           {"O0", qcc_test_rms_norm_o0}})
   for (int64_t d : {4096, 100, 7}) {
     const int64_t n = 3;
     std::vector<float> x = gaussian(size_t(n * d), 41), gamma = gaussian(size_t(d), 42);
@@ -271,18 +352,19 @@ TEST(Elementwise, RmsNormMatchesReference) {
     rt::rmsNorm(x.data(), n, d, gamma.data(), eps, ref.data());
     Buffer<float> xb(x.data(), int(d), int(n)), gb(gamma.data(), int(d)), yb(got.data(), int(d),
                                                                               int(n));
-    ASSERT_EQ(qcc_test_rms_norm(xb, gb, eps, yb), 0);
-    expectClose(got, ref, 1e-6, "rms_norm d=" + std::to_string(d));
+    ASSERT_EQ(fn(xb, gb, eps, yb), 0);
+    expectClose(got, ref, 1e-6, std::string("rms_norm ") + level + " d=" + std::to_string(d));
   }
 }
 
 TEST(Elementwise, SwiGluMatchesReference) {
+  for (auto fn : {qcc_test_swiglu, qcc_test_swiglu_o0})
   for (int64_t n : {10000, 5}) {
     std::vector<float> g = gaussian(size_t(n), 51, 4.0f), u = gaussian(size_t(n), 52);
     std::vector<float> ref(static_cast<size_t>(n)), got(static_cast<size_t>(n));
     rt::swiglu(g.data(), u.data(), ref.data(), n);
     Buffer<float> gb(g.data(), int(n)), ub(u.data(), int(n)), yb(got.data(), int(n));
-    ASSERT_EQ(qcc_test_swiglu(gb, ub, yb), 0);
+    ASSERT_EQ(fn(gb, ub, yb), 0);
     for (int64_t k = 0; k < n; ++k)
       ASSERT_NEAR(got[k], ref[k], 1e-6f * std::max(1.0f, std::fabs(ref[k]))) << k;
   }

@@ -4,14 +4,20 @@
 // |got − ref| ≤ 1e-5 · max|ref| (expectClose): the cos/sin tables are computed in double as the
 // reference does, but Halide may contract x0·c − x1·s into an FMA and sums in another order.
 // The KV cache contents written by qcc_attention must equal rt::attention's bit for bit.
+// Each op is also checked at a lower -O level (opt=0 or 1: scalar / serial schedules).
 //
 //===----------------------------------------------------------------------===//
 #include "KernelTestUtil.h"
 
 #include "qcc_test_add.h"
+#include "qcc_test_add_o1.h"
 #include "qcc_test_attention.h"
+#include "qcc_test_attention_o0.h"
+#include "qcc_test_attention_o1.h"
 #include "qcc_test_rope_interleaved.h"
+#include "qcc_test_rope_interleaved_o0.h"
 #include "qcc_test_rope_rotate_half_ff.h"
+#include "qcc_test_rope_rotate_half_ff_o1.h"
 
 #include "HalideBuffer.h"
 #include "gtest/gtest.h"
@@ -23,12 +29,13 @@ using Halide::Runtime::Buffer;
 namespace {
 
 TEST(Ops, AddMatchesReferenceExactly) {
+  for (auto fn : {qcc_test_add, qcc_test_add_o1})
   for (int64_t n : {int64_t(10007), int64_t(3)}) {
     std::vector<float> a = gaussian(size_t(n), 91), b = gaussian(size_t(n), 92);
     std::vector<float> ref(static_cast<size_t>(n)), got(static_cast<size_t>(n));
     rt::add(a.data(), b.data(), ref.data(), n);
     Buffer<float> ab(a.data(), int(n)), bb(b.data(), int(n)), yb(got.data(), int(n));
-    ASSERT_EQ(qcc_test_add(ab, bb, yb), 0);
+    ASSERT_EQ(fn(ab, bb, yb), 0);
     EXPECT_EQ(got, ref);
   }
 }
@@ -51,6 +58,7 @@ Buffer<float> ropeView(float *x, rt::RopeStyle style, int B, int T, int heads, i
 }
 
 TEST(Ops, RopeInterleavedMatchesReference) {
+  for (auto fn : {qcc_test_rope_interleaved, qcc_test_rope_interleaved_o0})
   for (int hd : {8, 64}) {
     const int B = 2, T = 3, heads = 4, pos = 7;
     rt::RopeParams p;
@@ -62,12 +70,13 @@ TEST(Ops, RopeInterleavedMatchesReference) {
     rt::rope(ref.data(), B, T, heads * hd, pos, p);
     Buffer<float> xb = ropeView(x.data(), p.style, B, T, heads, hd);
     Buffer<float> yb = ropeView(got.data(), p.style, B, T, heads, hd);
-    ASSERT_EQ(qcc_test_rope_interleaved(xb, pos, p.theta, yb), 0);
+    ASSERT_EQ(fn(xb, pos, p.theta, yb), 0);
     expectClose(got, ref, 1e-5, "rope interleaved hd=" + std::to_string(hd));
   }
 }
 
 TEST(Ops, RopeRotateHalfWithLlama3FactorsMatchesReference) {
+  for (auto fn : {qcc_test_rope_rotate_half_ff, qcc_test_rope_rotate_half_ff_o1})
   for (int hd : {16, 128}) {
     const int B = 1, T = 5, heads = 3, pos = 1000;
     rt::RopeParams p;
@@ -81,7 +90,7 @@ TEST(Ops, RopeRotateHalfWithLlama3FactorsMatchesReference) {
     Buffer<float> xb = ropeView(x.data(), p.style, B, T, heads, hd);
     Buffer<float> yb = ropeView(got.data(), p.style, B, T, heads, hd);
     Buffer<float> fb(p.freqFactors.data(), hd / 2);
-    ASSERT_EQ(qcc_test_rope_rotate_half_ff(xb, pos, p.theta, fb, yb), 0);
+    ASSERT_EQ(fn(xb, pos, p.theta, fb, yb), 0);
     expectClose(got, ref, 1e-5, "rope rotate_half hd=" + std::to_string(hd));
   }
 }
@@ -117,6 +126,9 @@ Buffer<float> cacheView(float *layerBase, const rt::KVCache &c, int pos = 0, int
 
 TEST(Ops, AttentionMatchesReferenceAndWritesCache) {
   const int layers = 2, batch = 3, kvh = 2, maxSeq = 24, layer = 1;
+  for (auto [level, fn] : {std::make_pair("O3", qcc_test_attention),
+                           std::make_pair("O1", qcc_test_attention_o1),
+                           std::make_pair("O0", qcc_test_attention_o0)})
   for (int hd : {16, 64}) {
     for (int heads : {8, 2}) { // GQA (4 query heads per kv head) and plain MHA
       rt::KVCache refCache(layers, batch, kvh, maxSeq, hd), gotCache(layers, batch, kvh, maxSeq, hd);
@@ -139,8 +151,8 @@ TEST(Ops, AttentionMatchesReferenceAndWritesCache) {
         Buffer<float> kc = cacheView(kBase, gotCache), vc = cacheView(vBase, gotCache);
         Buffer<float> kOut = cacheView(kBase, gotCache, pos, T, B);
         Buffer<float> vOut = cacheView(vBase, gotCache, pos, T, B);
-        ASSERT_EQ(qcc_test_attention(qb, kb, vb, kc, vc, pos, outb, kOut, vOut), 0);
-        std::string what = "attention hd=" + std::to_string(hd) + " heads=" +
+        ASSERT_EQ(fn(qb, kb, vb, kc, vc, pos, outb, kOut, vOut), 0);
+        std::string what = std::string("attention ") + level + " hd=" + std::to_string(hd) + " heads=" +
                            std::to_string(heads) + " pos=" + std::to_string(pos) +
                            " T=" + std::to_string(T);
         expectClose(got, ref, 1e-5, what);

@@ -15,7 +15,8 @@
 //   (θ^(-2i/hd) / factor_i, angle = (pos + t) · inv) into a small table, then
 //   y0 = x0·c − x1·s, y1 = x0·s + x1·c in float.
 //   Schedule: parallel over (h, t, b); interleaved vectorises both members and 8 pairs at once
-//   (dense load, deinterleave, interleave, dense store), rotate_half vectorises pairs.
+//   (dense load, deinterleave, interleave, dense store), rotate_half vectorises pairs; the
+//   cos/sin table is computed once per call at every -O level.
 //
 // qcc_attention: one layer of causal attention with grouped-query heads over a KV cache laid
 //   out as rt::KVCache ([layers][batch][kvHeads][maxSeq][hd]; the caller passes one layer).
@@ -34,15 +35,22 @@
 //   Schedule (CPU): parallel over (kv head, t, b), each task serving the kv head's whole query
 //   group (every K/V row is loaded once and used by all of them); the scores over s use the
 //   q·K dot product split into 8 vector lanes, then max/exp/sum over s and Σ_s p_s · V_s
-//   vectorised over d. Not yet scheduled for GPUs (the generator refuses GPU targets).
+//   vectorised over d. GPU: one kernel per stage with one thread per value and every
+//   reduction in registers (scheduleGpu below).
+//
+// Both generators take opt=0..3 (OptLevel.h): O0 scalar serial loops (attention keeps its
+// per-(kv head, token, sequence) staging of the scores), O1 vectorised, O2 and O3 + parallel.
 //
 //===----------------------------------------------------------------------===//
+#include "OptLevel.h"
+
 #include "Halide.h"
 
 #include <cstdlib>
 #include <iostream>
 
 using namespace Halide;
+using namespace qcc::kernels;
 
 namespace {
 
@@ -50,6 +58,7 @@ class RopeGenerator : public Generator<RopeGenerator> {
 public:
   GeneratorParam<std::string> style{"style", "interleaved"};
   GeneratorParam<bool> freq_factors{"freq_factors", false};
+  GeneratorParam<int> opt{"opt", 3};
 
   Input<Buffer<float>> x{"x", 5};
   Input<int32_t> pos{"pos"};
@@ -63,6 +72,7 @@ public:
   }
 
   void generate() {
+    const OptLevel o = checkedOptLevel(opt, "qcc_rope");
     const std::string s = style;
     if (s != "interleaved" && s != "rotate_half") {
       std::cerr << "qcc_rope: style must be interleaved or rotate_half, got '" << s << "'\n";
@@ -110,9 +120,15 @@ public:
                                  TailStrategy::GuardWithIf);
       return;
     }
-    tab.compute_root().parallel(t);
+    tab.compute_root();
     inv.compute_root();
-    y.fuse(h, t, ht).fuse(ht, b, htb).parallel(htb);
+    y.fuse(h, t, ht).fuse(ht, b, htb);
+    if (o.parallel()) {
+      tab.parallel(t);
+      y.parallel(htb);
+    }
+    if (!o.vectorize())
+      return;
     if (inter) {
       y.bound(a, 0, 2);
       y.split(c, po, pi, 8, TailStrategy::GuardWithIf).reorder(a, pi, po).vectorize(a).vectorize(pi);
@@ -135,12 +151,10 @@ public:
   Output<Buffer<float>> out{"out", 5};
   Output<Buffer<float>> k_cache_out{"k_cache_out", 4};
   Output<Buffer<float>> v_cache_out{"v_cache_out", 4};
+  GeneratorParam<int> opt{"opt", 3};
 
   void generate() {
-    if (get_target().has_gpu_feature()) {
-      std::cerr << "qcc_attention: GPU targets are not scheduled yet\n";
-      std::exit(1);
-    }
+    const OptLevel o = checkedOptLevel(opt, "qcc_attention");
     // g: query head within its kv group; query head h = kh · group + g.
     Var d("d"), g("g"), kh("kh"), t("t"), b("b"), s("s");
     Expr hd = q.dim(0).extent(), T = q.dim(3).extent();
@@ -190,29 +204,81 @@ public:
     k_cache_out.dim(0).set_min(0);
     v_cache_out.dim(0).set_min(0);
 
+    if (get_target().has_gpu_feature()) {
+      scheduleGpu(score, scaled, mx, sum, acc, d, g, kh, t, b, s);
+      return;
+    }
     // Schedule: one task per (kv head, token, sequence) handles the whole query group, so each
     // K/V row is loaded once per group and reused from L1 by its `group` query heads.
-    const int vec = natural_vector_size<float>();
     Var kt("kt"), ktb("ktb"), u("u");
-    out.fuse(kh, t, kt).fuse(kt, b, ktb).parallel(ktb);
-    out.vectorize(d, vec, TailStrategy::GuardWithIf);
-    for (Func f : {mx, sum})
+    out.fuse(kh, t, kt).fuse(kt, b, ktb);
+    if (o.parallel())
+      out.parallel(ktb);
+    for (Func f : {mx, sum, ex, score, acc})
       f.compute_at(out, ktb);
-    ex.compute_at(out, ktb).vectorize(s, vec, TailStrategy::GuardWithIf);
+    // Σ_s p_s · V_s: for each s, the V row is reused by every query head of the group.
+    acc.update().reorder(d, g, rs);
+    if (!o.vectorize())
+      return; // O0: scalar loops, the dot products one product at a time
+    const int vec = natural_vector_size<float>();
+    out.vectorize(d, vec, TailStrategy::GuardWithIf);
+    ex.vectorize(s, vec, TailStrategy::GuardWithIf);
     // Scores: for each s, every query head of the group against the same K row; the dot
     // product over d in 8 vector lanes (rfactor), reduced once per (s, g).
-    score.compute_at(out, ktb);
     RVar rdo("rdo"), rdi("rdi");
     score.update().split(rd, rdo, rdi, 8, TailStrategy::GuardWithIf);
     Func lanes = score.update().rfactor(rdi, u);
     score.update().reorder(g, s);
     lanes.compute_at(score, g).vectorize(u);
     lanes.update().vectorize(u);
-    // Σ_s p_s · V_s: for each s, the V row is reused by every query head of the group.
-    acc.compute_at(out, ktb).vectorize(d, vec, TailStrategy::GuardWithIf);
-    acc.update().reorder(d, g, rs).vectorize(d, vec, TailStrategy::GuardWithIf);
+    acc.vectorize(d, vec, TailStrategy::GuardWithIf);
+    acc.update().vectorize(d, vec, TailStrategy::GuardWithIf);
     for (Func f : {Func(k_cache_out), Func(v_cache_out)})
       f.vectorize(d, vec, TailStrategy::GuardWithIf);
+  }
+
+private:
+  /// GPU: one kernel per stage, one thread per value (or per value of the whole query group:
+  /// the g loop runs inside the thread), every reduction computed inside its thread at the
+  /// innermost loop, i.e. in registers. Only constant splits are used (no fused dimensions,
+  /// whose div/mod by run-time extents would make the per-thread region non-constant and move
+  /// the reductions to a heap buffer); the batch b stays a host loop (one launch per sequence).
+  ///   cache rows     blocks (d/32, s, kv head), threads d%32
+  ///   scaled scores  blocks (s/32, kv head, token), threads s%32, loop g: q·K over d
+  ///   max, sum       blocks (kv head/8, token/8, seq), threads (kv head%8, token%8), loop g
+  ///                  (wrappers of mx and sum: the reduction in registers, one store)
+  ///   out            blocks (d/32, kv head, token), threads d%32, loop g: Σ_s p_s · V_s
+  void scheduleGpu(Func score, Func scaled, Func mx, Func sum, Func acc, Var d, Var g, Var kh,
+                   Var t, Var b, Var s) {
+    const TailStrategy guard = TailStrategy::GuardWithIf;
+    Var xo("xo"), xi("xi"), yo("yo"), yi("yi");
+    for (Func f : {Func(k_cache_out), Func(v_cache_out)})
+      f.gpu_tile(d, s, xo, yo, xi, yi, 32, 1, guard).gpu_blocks(kh);
+
+    scaled.compute_root()
+        .split(s, xo, xi, 32, guard)
+        .reorder(g, xi, xo, kh, t, b)
+        .gpu_threads(xi)
+        .gpu_blocks(xo, kh, t);
+    score.compute_at(scaled, g);
+
+    for (Func red : {mx, sum}) {
+      Func wrapper = red.in();
+      const std::vector<Var> a = wrapper.args(); // (g, kh, t, b)
+      wrapper.compute_root()
+          .split(a[1], xo, xi, 8, guard)
+          .split(a[2], yo, yi, 8, guard)
+          .reorder(a[0], xi, yi, xo, yo, a[3])
+          .gpu_threads(xi, yi)
+          .gpu_blocks(xo, yo, a[3]);
+      red.compute_at(wrapper, a[0]);
+    }
+
+    out.split(d, xo, xi, 32, guard)
+        .reorder(g, xi, xo, kh, t, b)
+        .gpu_threads(xi)
+        .gpu_blocks(xo, kh, t);
+    acc.compute_at(out, g);
   }
 };
 

@@ -9,9 +9,11 @@
 // Token ids are clamped to [0, vocab) (the caller range-checks them; the clamp only keeps the
 // kernel's reads inside the table). Schedule: tokens in parallel, columns vectorised; the
 // decoders' value() uses per-column index arithmetic, i.e. gathers within one row, which is
-// fine for n rows per step.
+// fine for n rows per step. -O levels (OptLevel.h): O0 scalar serial loops, O1 vectorised
+// columns, O2 and O3 + tokens in parallel.
 //
 //===----------------------------------------------------------------------===//
+#include "OptLevel.h"
 #include "WeightDecoders.h"
 
 #include "Halide.h"
@@ -28,12 +30,14 @@ class EmbedGenerator : public Generator<EmbedGenerator> {
 public:
   GeneratorParam<std::string> format{"format", "f32"};
   GeneratorParam<int> cols{"cols", 0};
+  GeneratorParam<int> opt{"opt", 3};
 
   Input<Buffer<int32_t>> tokens{"tokens", 1};
   Input<Buffer<uint8_t>> table{"table", 2};
   Output<Buffer<float>> y{"y", 2};
 
   void generate() {
+    const OptLevel o = checkedOptLevel(opt, "qcc_embed");
     std::unique_ptr<WeightDecoder> dec = makeDecoder(format);
     if (!dec) {
       std::cerr << "qcc_embed: unknown weight format '" << std::string(format) << "'\n";
@@ -69,7 +73,10 @@ public:
       y.update().gpu_tile(k, i, ko, io, ki, ii, 64, 1, TailStrategy::GuardWithIf);
       return;
     }
-    y.update().parallel(i).vectorize(k, natural_vector_size<float>(), TailStrategy::GuardWithIf);
+    if (o.parallel())
+      y.update().parallel(i);
+    if (o.vectorize())
+      y.update().vectorize(k, natural_vector_size<float>(), TailStrategy::GuardWithIf);
   }
 };
 

@@ -15,6 +15,7 @@
 //   act_quant "none" (default) or "int8_per_token": W8A8 (format int8_g0_sym only), the
 //             activations are quantized per token like rt::fakeQuantizeInt8PerRow and the dot
 //             products run in int8 × int8 → int32 (MatMulW8A8.cpp).
+//   opt       0..3 (default 3), the CPU schedule's -O level (OptLevel.h; below).
 // The target (x86-64-linux[-avx2|-avx512_skylake], arm-64-linux[-arm_dot_prod],
 // host-cuda-cuda_capability_86, ...) comes from the standard `target=` argument.
 //
@@ -32,11 +33,15 @@
 // loop sits between the tile and the row loop, so a tile's weights (row_tile · rowBytes, a few
 // tens of KB) stay in L1/L2 while the batch streams over them. A true prefill GEMM
 // (dequantize a tile to f32, then a register-blocked GEMM) is future work.
+// -O levels: O3 is the above; O2 the same without unrolling (batch, K-quant steps); O1 the same
+// without parallel tiles (nor the parallel staging of x); O0 Halide's defaults: one scalar
+// reduction per output (r, i), the staged Funcs inlined.
 //
 // GPU schedule (first cut): one thread per output (r, i), the per-lane sums in registers.
 //
 //===----------------------------------------------------------------------===//
 #include "MatMulW8A8.h"
+#include "OptLevel.h"
 #include "WeightDecoders.h"
 
 #include "Halide.h"
@@ -62,12 +67,14 @@ public:
   GeneratorParam<int> batch{"batch", 0};
   GeneratorParam<int> row_tile{"row_tile", 16};
   GeneratorParam<std::string> act_quant{"act_quant", "none"};
+  GeneratorParam<int> opt{"opt", 3};
 
   Input<Buffer<float>> x{"x", 2};
   Input<Buffer<uint8_t>> w{"w", 2};
   Output<Buffer<float>> y{"y", 2};
 
   void generate() {
+    checkedOptLevel(opt, "qcc_matmul");
     std::unique_ptr<WeightDecoder> dec = makeDecoder(format);
     if (!dec)
       fail("unknown weight format '" + std::string(format) + "'");
@@ -87,6 +94,7 @@ public:
       W8A8Options opts;
       opts.rowTile = row_tile;
       opts.smallBatch = batch > 0 && batch <= 8;
+      opts.opt = checkedOptLevel(opt, "qcc_matmul");
       defineMatMulW8A8(x, w, y, nCols, r, i, get_target(), opts);
       setShapes(rowBytesW8A8(nCols), r, i);
       return;
@@ -135,27 +143,7 @@ public:
     y(r, i) = result;
 
     setShapes(dec->rowBytes(nCols), r, i);
-    schedule(partial, r, i, j, rd, *dec, nCols);
-    // The tail per output (ri: the row loop inside a tile, CPU and GPU alike).
-    if (hasTail)
-      tail.compute_at(y, Var("ri"));
-    if (get_target().has_gpu_feature())
-      return;
-    // Staged Funcs: per step, both dimensions vectorised (dense load + transpose shuffle).
-    if (dec->stagedBytes())
-      stagedW.compute_at(partial, rd.x)
-          .bound_extent(sj, dec->lanes())
-          .bound_extent(st, dec->stagedBytes())
-          .vectorize(sj)
-          .vectorize(st);
-    // The permuted activations do not depend on the row: once per call (n · cols floats).
-    if (dec->stagedValues())
-      stagedX.compute_root()
-          .bound_extent(sj, dec->lanes())
-          .bound_extent(st, dec->stagedValues())
-          .vectorize(sj)
-          .vectorize(st)
-          .parallel(i);
+    schedule(partial, tail, hasTail, stagedW, stagedX, r, i, j, rd, *dec, nCols);
   }
 
 private:
@@ -181,8 +169,8 @@ private:
     }
   }
 
-  void schedule(Func partial, Var r, Var i, Var j, RDom rd, const WeightDecoder &dec,
-                Expr nCols) {
+  void schedule(Func partial, Func tail, bool hasTail, Func stagedW, Func stagedX, Var r, Var i,
+                Var j, RDom rd, const WeightDecoder &dec, Expr nCols) {
     const int L = dec.lanes();
     partial.bound(j, 0, L);
     Var ro("ro"), ri("ri");
@@ -191,25 +179,60 @@ private:
       y.gpu_tile(r, i, ro, io, ri, ii, 64, 1, TailStrategy::GuardWithIf);
       partial.compute_at(y, ri).unroll(j);
       partial.update().reorder(j, rd.x, rd.y).unroll(j);
+      if (hasTail)
+        tail.compute_at(y, ri);
       return;
     }
+    const OptLevel o = checkedOptLevel(opt, "qcc_matmul");
+    // O0: Halide's defaults: partial (and the tail) computed per output (r, i) in scalar loops,
+    // the reduction innermost; the staged Funcs inlined.
+    if (!o.vectorize())
+      return;
     const bool smallBatch = batch > 0 && batch <= 8;
     y.split(r, ro, ri, row_tile, TailStrategy::GuardWithIf);
     if (smallBatch)
-      y.reorder(i, ri, ro).unroll(i);
+      y.reorder(i, ri, ro);
     else
       y.reorder(ri, i, ro);
-    y.parallel(ro);
+    if (smallBatch && o.unroll())
+      y.unroll(i);
+    if (o.parallel())
+      y.parallel(ro);
 
     partial.compute_at(y, ri).vectorize(j);
     if (smallBatch)
-      partial.update().reorder(j, i, rd.x, rd.y).vectorize(j).unroll(i);
+      partial.update().reorder(j, i, rd.x, rd.y).vectorize(j);
     else
       partial.update().reorder(j, rd.x, rd.y).vectorize(j);
+    if (smallBatch && o.unroll())
+      partial.update().unroll(i);
     // Few steps per block (K-quants: 2 or 4): unroll them so the scale selects fold away.
     if (const int64_t *steps = Internal::as_const_int(Internal::simplify(dec.steps(nCols))))
-      if (*steps > 1 && *steps <= 8)
+      if (*steps > 1 && *steps <= 8 && o.unroll())
         partial.update().unroll(rd.x);
+    // The tail per output (ri: the row loop inside a tile).
+    if (hasTail)
+      tail.compute_at(y, ri);
+    // Staged Funcs: per step, both dimensions vectorised (dense load + transpose shuffle).
+    if (dec.stagedBytes()) {
+      const std::vector<Var> a = stagedW.args();
+      stagedW.compute_at(partial, rd.x)
+          .bound_extent(a[0], dec.lanes())
+          .bound_extent(a[1], dec.stagedBytes())
+          .vectorize(a[0])
+          .vectorize(a[1]);
+    }
+    // The permuted activations do not depend on the row: once per call (n · cols floats).
+    if (dec.stagedValues()) {
+      const std::vector<Var> a = stagedX.args();
+      stagedX.compute_root()
+          .bound_extent(a[0], dec.lanes())
+          .bound_extent(a[1], dec.stagedValues())
+          .vectorize(a[0])
+          .vectorize(a[1]);
+      if (o.parallel())
+        stagedX.parallel(i);
+    }
   }
 };
 

@@ -18,7 +18,8 @@
 //
 // Schedule: the activations are quantized once per call (compute_root, parallel over tokens);
 // rows are tiled and run in parallel like the float kernel; a fixed small batch is unrolled
-// inside the row so each weight row is loaded once.
+// inside the row so each weight row is loaded once. -O levels (OptLevel.h): O0 scalar and
+// serial (activations still quantized once), O1 vectorised, O2 + parallel, O3 + batch unroll.
 //
 //===----------------------------------------------------------------------===//
 #include "MatMulW8A8.h"
@@ -92,22 +93,40 @@ void defineMatMulW8A8(Func x, Func w, Func y, Expr cols, Var r, Var i, const Tar
     tail.compute_at(y, ri);
     return;
   }
-  scale.compute_root().parallel(i);
-  q.compute_root().parallel(i).vectorize(k, 64, TailStrategy::GuardWithIf);
+  const OptLevel o = options.opt;
+  // Every level: the activations quantized once per call (else every weight would recompute
+  // its token's max). O0 leaves the rest to Halide's defaults (acc and the tail per output).
+  scale.compute_root();
+  q.compute_root();
   qsum.compute_root();
-  qsum.update().parallel(i);
+  if (!o.vectorize())
+    return;
+  q.vectorize(k, 64, TailStrategy::GuardWithIf);
+  if (o.parallel()) {
+    scale.parallel(i);
+    q.parallel(i);
+    qsum.update().parallel(i);
+  }
 
   y.split(r, ro, ri, options.rowTile, TailStrategy::GuardWithIf);
   if (options.smallBatch)
-    y.reorder(i, ri, ro).unroll(i);
+    y.reorder(i, ri, ro);
   else
     y.reorder(ri, i, ro);
-  y.parallel(ro);
+  const bool unrollBatch = options.smallBatch && o.unroll();
+  if (unrollBatch)
+    y.unroll(i);
+  if (o.parallel())
+    y.parallel(ro);
   acc.compute_at(y, ri).vectorize(j);
   tail.compute_at(y, ri);
   if (options.smallBatch) {
-    acc.update().reorder(rd.x, j, i, rd.y).atomic().vectorize(rd.x).vectorize(j).unroll(i);
-    tail.update().reorder(i, rt).unroll(i);
+    acc.update().reorder(rd.x, j, i, rd.y).atomic().vectorize(rd.x).vectorize(j);
+    tail.update().reorder(i, rt);
+    if (unrollBatch) {
+      acc.update().unroll(i);
+      tail.update().unroll(i);
+    }
   } else {
     acc.update().reorder(rd.x, j, rd.y).atomic().vectorize(rd.x).vectorize(j);
   }

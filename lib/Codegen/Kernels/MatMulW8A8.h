@@ -7,6 +7,8 @@
 #ifndef QCC_LIB_CODEGEN_KERNELS_MATMULW8A8_H
 #define QCC_LIB_CODEGEN_KERNELS_MATMULW8A8_H
 
+#include "OptLevel.h"
+
 #include "Halide.h"
 
 namespace qcc::kernels {
@@ -15,6 +17,8 @@ struct W8A8Options {
   int rowTile = 16;
   /// Fixed batch of at most 8 (decode): the batch loop is unrolled inside the row loop.
   bool smallBatch = false;
+  /// The CPU schedule's -O level (OptLevel.h).
+  OptLevel opt;
 };
 
 /// Bytes of one int8_g0_sym row: the f16 scale, then `cols` offset-binary codes.
