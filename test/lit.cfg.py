@@ -24,6 +24,9 @@ if not os.path.isdir(config.qcc_data_dir):
 llvm_config.use_default_substitutions()
 config.substitutions.append(("%data", config.qcc_data_dir))
 config.substitutions.append(("%qcc_src", config.qcc_src_root))
+# One kernel cache for every test that builds executables (entries are written atomically).
+config.substitutions.append(
+    ("%kcache", os.path.join(config.qcc_obj_root, "test", "kernel-cache")))
 
 # qcc's tools first, then LLVM's (FileCheck, not, count), also on PATH for `not` at line start.
 tool_dirs = [config.qcc_tools_dir, config.llvm_tools_dir]

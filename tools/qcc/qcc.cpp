@@ -5,15 +5,24 @@
 //   qcc model.mlir --target=... --list-kernels        the kernels the model needs
 //   qcc model.mlir --target=... --kernels-only        generate them into the kernel cache
 //
-// Status (docs/Codegen.md): kernel selection and generation (Halide AOT, cached by key) are
-// implemented; the glue lowering, runtime and link steps are not yet, so building an executable
-// stops with an error after the kernels and writes nothing.
+// Steps (docs/Codegen.md): the kernels the model needs (lib/Conversion/QLlmToKernels) are
+// generated with qcc-kernel-gen into a cache keyed by kernel, target, -O level and generator
+// hash, with one Halide runtime per target; convert-qllm-to-llvm lowers @forward to the glue,
+// which LLVM compiles for the target; clang/lld link glue, kernels, the C runtime and the driver
+// (lib/Codegen/Runtime, found in ../lib/qcc/<arch>/ next to this tool). Everything is built in a
+// temporary folder and the executable is renamed into place at the end: a failure leaves
+// nothing behind.
 //
 //===----------------------------------------------------------------------===//
+#include "qcc/Conversion/Passes.h"
 #include "qcc/Conversion/QLlmToKernels/KernelSet.h"
+#include "qcc/Conversion/QLlmToLLVM/QLlmToLLVM.h"
+#include "qcc/Dialect/QLlm/QLlmAttrs.h"
+#include "qcc/Dialect/QLlm/QLlmDialect.h"
 #include "qcc/Exec/ReferenceExecutor.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -33,6 +42,9 @@
 
 using namespace llvm;
 using namespace qcc;
+using mlir::FailureOr;
+using mlir::ModuleOp;
+using mlir::MLIRContext;
 
 static cl::OptionCategory cat("qcc options");
 static cl::opt<std::string> input(cl::Positional, cl::Required, cl::desc("<model.mlir>"),
@@ -67,22 +79,6 @@ static cl::opt<std::string> cacheDir("kernel-cache",
   exit(1);
 }
 
-/// The Halide target string for a qcc --target.
-static std::optional<std::string> halideTarget(StringRef t) {
-  if (t == "x86-64")
-    return codegen::hostKernelTarget() == "host" ? std::string("x86-64-linux")
-                                                 : codegen::hostKernelTarget();
-  if (t == "x86-64-avx2")
-    return std::string("x86-64-linux-sse41-avx-avx2-fma-f16c");
-  if (t == "x86-64-avx512")
-    return std::string("x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake");
-  if (t == "aarch64")
-    return std::string("arm-64-linux-arm_dot_prod");
-  if (t == "cuda")
-    return std::string("x86-64-linux-cuda-cuda_capability_86");
-  return std::nullopt;
-}
-
 static std::string defaultCacheDir() {
   if (!cacheDir.empty())
     return cacheDir;
@@ -95,15 +91,221 @@ static std::string defaultCacheDir() {
   return home.str().str();
 }
 
+static cl::opt<bool> saveTemps("save-temps",
+                               cl::desc("Keep the build folder (glue object, link command)"),
+                               cl::cat(cat));
+
+/// A program qcc runs: $QCC_CLANG for clang, else clang-19 on PATH, else LLVM 19's own.
+static std::string findClang() {
+  if (std::optional<std::string> env = sys::Process::GetEnv("QCC_CLANG"))
+    return *env;
+  if (ErrorOr<std::string> p = sys::findProgramByName("clang-19"))
+    return *p;
+  return "/usr/lib/llvm-19/bin/clang";
+}
+
+/// Runs `cmd` with its output in `log`; on failure prints what failed and the log's end.
+static bool runStep(const std::vector<std::string> &cmd, StringRef what, StringRef log) {
+  std::vector<StringRef> args(cmd.begin(), cmd.end());
+  std::optional<StringRef> redirects[] = {std::nullopt, log, log};
+  std::string err;
+  int rc = sys::ExecuteAndWait(cmd.front(), args, std::nullopt, redirects, 0, 0, &err);
+  if (rc == 0)
+    return true;
+  auto text = MemoryBuffer::getFile(log);
+  StringRef body = text ? (*text)->getBuffer().trim() : StringRef(err);
+  if (body.size() > 4000)
+    body = body.take_back(4000);
+  WithColor::error(errs(), "qcc") << what << " failed (" << join(cmd, " ") << "):\n"
+                                  << body << "\n";
+  return false;
+}
+
+/// Module paths made absolute (the glue records them; the executable runs from anywhere).
+static void absolutizePaths(LoadedModel &m, StringRef modelPath) {
+  using namespace qcc::qllm;
+  ModuleOp mod = *m.module;
+  SmallString<256> base(modelPath);
+  sys::fs::make_absolute(base);
+  sys::path::remove_filename(base);
+  auto abs = [&](StringRef p) {
+    SmallString<256> r(p);
+    if (sys::path::is_relative(r)) {
+      r = base;
+      sys::path::append(r, p);
+    }
+    sys::path::remove_dots(r, /*remove_dot_dot=*/true);
+    return r.str().str();
+  };
+  MLIRContext *ctx = mod.getContext();
+  if (auto wf = mod->getAttrOfType<WeightFileAttr>(QLlmDialect::kWeightsAttrName))
+    mod->setAttr(QLlmDialect::kWeightsAttrName,
+                 WeightFileAttr::get(ctx, abs(wf.getPath()), wf.getContainer(), wf.getSize(),
+                                     wf.getFingerprint()));
+  if (auto tk = mod->getAttrOfType<TokenizerAttr>("qllm.tokenizer"))
+    mod->setAttr("qllm.tokenizer", TokenizerAttr::get(ctx, abs(tk.getPath()), tk.getKind()));
+}
+
+/// Lowers, compiles and links the executable into `output` (atomically). `archives`: the kernel
+/// libraries and the Halide runtime.
+static bool buildExecutable(LoadedModel &m, const std::vector<std::string> &archives,
+                            const char *argv0) {
+  const bool aarch64 = target == "aarch64";
+  // The runtime pieces built with qcc (lib/Codegen/Runtime): ../lib/qcc/<arch>/.
+  SmallString<256> rtDir(sys::fs::getMainExecutable(argv0, (void *)&findClang));
+  sys::path::remove_filename(rtDir);
+  sys::path::append(rtDir, "..", "lib", "qcc", aarch64 ? "aarch64" : "x86_64");
+  sys::path::remove_dots(rtDir, true);
+  auto rtFile = [&](StringRef name) {
+    SmallString<256> p(rtDir);
+    sys::path::append(p, name);
+    if (!sys::fs::exists(p))
+      die(p + " is missing: qcc's runtime for --target=" + target +
+          " was not built (aarch64 needs libc6-dev-arm64-cross at qcc's build time)");
+    return p.str().str();
+  };
+  std::vector<std::string> runtime = {rtFile("qcc_rt.o")};
+  if (aarch64)
+    runtime.push_back(rtFile("qcc_cmain.o"));
+  else
+    runtime.push_back("@" + rtFile("host-driver.rsp"));
+
+  // The build folder.
+  SmallString<256> tmp;
+  if (std::error_code ec = sys::fs::createUniqueDirectory("qcc-build", tmp))
+    die("cannot create a temporary folder: " + ec.message());
+  struct Cleanup {
+    SmallString<256> &dir;
+    ~Cleanup() {
+      if (saveTemps)
+        errs() << "qcc: build folder kept: " << dir << "\n";
+      else
+        sys::fs::remove_directories(dir);
+    }
+  } cleanup{tmp};
+  auto inTmp = [&](StringRef name) {
+    SmallString<256> p(tmp);
+    sys::path::append(p, name);
+    return p.str().str();
+  };
+
+  // Glue: convert-qllm-to-llvm, then LLVM for the target.
+  absolutizePaths(m, input);
+  ModuleOp mod = *m.module;
+  FailureOr<std::vector<std::string>> weightNames = forwardWeightNames(mod);
+  if (mlir::failed(weightNames))
+    return false;
+  mlir::PassManager pm(mod.getContext());
+  ConvertQLlmToLLVMOptions passOptions;
+  passOptions.target = target;
+  passOptions.embedWeights = embedWeights;
+  pm.addPass(createConvertQLlmToLLVM(passOptions));
+  if (mlir::failed(pm.run(mod)))
+    return false; // diagnosed
+  const std::string glue = inTmp("glue.o");
+  if (Error err = emitObjectFile(mod, target, int(optLevel.getValue()), glue))
+    die(toString(std::move(err)));
+
+  const std::string clang = findClang();
+  const std::string triple = llvmTripleFor(target);
+  std::vector<std::string> objects = {glue};
+  if (embedWeights) {
+    // The weights as one object: the blob file pulled in by the assembler's .incbin.
+    const std::string blob = inTmp("weights.bin"), asmFile = inTmp("weights.S"),
+                      obj = inTmp("weights.o");
+    {
+      std::error_code ec;
+      raw_fd_ostream os(blob, ec);
+      if (ec)
+        die(blob + ": " + ec.message());
+      if (Error err = writeWeightBlob(*m.weights, *weightNames, os))
+        die(toString(std::move(err)));
+      os.close();
+      if (os.has_error())
+        die(blob + ": " + os.error().message());
+    }
+    std::error_code ec;
+    raw_fd_ostream as(asmFile, ec);
+    if (ec)
+      die(asmFile + ": " + ec.message());
+    as << "  .section .lrodata.qcc_weights,\"a\",%progbits\n  .globl qcc_weight_blob\n"
+       << "  .type qcc_weight_blob,%object\n  .balign " << kWeightBlobAlign << "\n"
+       << "qcc_weight_blob:\n  .incbin \"" << blob << "\"\n";
+    as.close();
+    if (!runStep({clang, "--target=" + triple, "-c", asmFile, "-o", obj}, "assembling the weights",
+                 inTmp("weights.log")))
+      return false;
+    objects.push_back(obj);
+  }
+
+  // Link into a temporary file beside the output, then rename it into place.
+  SmallString<256> outTmp;
+  if (std::error_code ec = sys::fs::createUniqueFile(output + ".tmp-%%%%%%", outTmp))
+    die("cannot write next to " + output + ": " + ec.message());
+  std::vector<std::string> cmd = {clang, "-fuse-ld=lld", "-o", outTmp.str().str()};
+  const std::string sysroot = "/usr/aarch64-linux-gnu/lib/";
+  if (aarch64) {
+    cmd.insert(cmd.begin() + 1, {"--target=aarch64-linux-gnu", "-nostdlib"});
+    cmd.push_back(sysroot + "crt1.o");
+    cmd.push_back(sysroot + "crti.o");
+  } else {
+    cmd[0] = clang + "++"; // clang-19 -> clang++-19 drives the C++ driver's link
+    if (!sys::fs::exists(cmd[0]))
+      if (ErrorOr<std::string> p = sys::findProgramByName("clang++-19"))
+        cmd[0] = *p;
+  }
+  cmd.insert(cmd.end(), objects.begin(), objects.end());
+  cmd.push_back(runtime[0]);
+  if (aarch64)
+    cmd.push_back(runtime[1]);
+  cmd.push_back("-Wl,--start-group");
+  cmd.insert(cmd.end(), archives.begin(), archives.end());
+  cmd.push_back("-Wl,--end-group");
+  if (aarch64) {
+    for (const char *lib : {"libc.so.6", "libc_nonshared.a", "libm.so.6", "ld-linux-aarch64.so.1",
+                            "crtn.o"})
+      cmd.push_back(sysroot + lib);
+    cmd.push_back("-Wl,-dynamic-linker,/lib/ld-linux-aarch64.so.1");
+  } else {
+    cmd.push_back(runtime[1]);
+    cmd.insert(cmd.end(), {"-lpthread", "-ldl", "-lm"});
+  }
+  if (!runStep(cmd, "linking", inTmp("link.log"))) {
+    sys::fs::remove(outTmp);
+    return false;
+  }
+  if (std::error_code ec = sys::fs::rename(outTmp, output)) {
+    sys::fs::remove(outTmp);
+    die("cannot write " + output + ": " + ec.message());
+  }
+  uint64_t size = 0;
+  sys::fs::file_size(output, size);
+  errs() << formatv("qcc: wrote {0} ({1} bytes, --target={2} -O{3}{4})\n", output, size, target,
+                    int(optLevel.getValue()), embedWeights ? ", weights embedded" : "");
+  return true;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(cat);
   cl::ParseCommandLineOptions(argc, argv, "qcc: compile a qllm module into an executable\n");
-  std::optional<std::string> htarget = halideTarget(target);
+  std::optional<std::string> htarget = halideTargetFor(target);
   if (!htarget)
     die("unknown --target '" + target + "' (x86-64, x86-64-avx2, x86-64-avx512, aarch64, cuda)");
   if (!listKernels && !kernelsOnly && output.empty())
     die("give -o FILE (or --list-kernels / --kernels-only)");
+  if (!output.empty() && !listKernels && !kernelsOnly) {
+    // Check the output can be written before any work.
+    SmallString<256> outDir(output.getValue());
+    sys::fs::make_absolute(outDir);
+    sys::path::remove_filename(outDir);
+    if (!sys::fs::is_directory(outDir))
+      die("cannot write " + output + ": no folder " + outDir);
+    if (sys::fs::access(outDir, sys::fs::AccessMode::Write))
+      die("cannot write " + output + ": folder " + outDir + " is not writable");
+    if (sys::fs::is_directory(output.getValue()))
+      die("cannot write " + output + ": it is a folder");
+  }
 
   auto loaded = loadModel(input, /*withTokenizer=*/false);
   if (!loaded)
@@ -131,31 +333,48 @@ int main(int argc, char **argv) {
   if (std::error_code ec = sys::fs::create_directories(dir))
     die(dir + ": " + ec.message());
 
-  // Generate what the cache lacks, in parallel; each kernel is made in a fresh temporary folder
-  // and renamed into place, so an interrupted run never leaves a half-written entry.
+  // Generate what the cache lacks, in parallel: every kernel (without a Halide runtime) and the
+  // one runtime of the target. Each entry is made in a fresh temporary folder and renamed into
+  // place, the library last, so an interrupted run never leaves a half-written entry.
+  struct Job {
+    std::string label, name; // cache-key text for messages; file stem in the cache
+    std::vector<std::string> cmd;
+  };
+  std::vector<Job> jobs;
+  for (KernelUse &k : *kernels) {
+    k.key.optLevel = int(optLevel.getValue());
+    jobs.push_back({k.key.cacheKey(), k.key.functionName(), {}});
+  }
+  jobs.push_back({"halide runtime@" + *htarget, "qcc_halide_runtime", {}});
   std::atomic<int> made{0}, cached{0};
   std::mutex errMutex;
   std::string firstError;
   {
     DefaultThreadPool pool(hardware_concurrency());
-    for (const KernelUse &k : *kernels) {
-      pool.async([&, key = k.key] {
-        const std::string name = key.functionName();
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      pool.async([&, j] {
+        const Job &job = jobs[j];
         SmallString<256> lib(dir);
-        sys::path::append(lib, name + ".a");
+        sys::path::append(lib, job.name + ".a");
+        const bool isRuntime = j + 1 == jobs.size();
         if (sys::fs::exists(lib)) {
-          ++cached;
+          if (!isRuntime)
+            ++cached;
           return;
         }
         auto fail = [&](const std::string &msg) {
           std::lock_guard<std::mutex> lock(errMutex);
           if (firstError.empty())
-            firstError = key.cacheKey() + ": " + msg;
+            firstError = job.label + ": " + msg;
         };
         SmallString<256> tmp;
-        if (std::error_code ec = sys::fs::createUniqueDirectory(Twine(dir) + "/tmp-" + name, tmp))
+        if (std::error_code ec =
+                sys::fs::createUniqueDirectory(Twine(dir) + "/tmp-" + job.name, tmp))
           return fail("cannot create a folder in " + dir.str().str() + ": " + ec.message());
-        std::vector<std::string> cmd = key.generatorCommand(gen.str().str(), tmp.str().str());
+        const std::string out = tmp.str().str();
+        std::vector<std::string> cmd =
+            isRuntime ? codegen::runtimeCommand(gen.str().str(), out, *htarget)
+                      : (*kernels)[j].key.generatorCommand(gen.str().str(), out);
         std::vector<StringRef> args(cmd.begin(), cmd.end());
         std::string err;
         SmallString<256> log(tmp);
@@ -168,13 +387,16 @@ int main(int argc, char **argv) {
         } else {
           for (StringRef ext : {".h", ".a"}) {
             SmallString<256> from(tmp), to(dir);
-            sys::path::append(from, name + ext.str());
-            sys::path::append(to, name + ext.str());
+            sys::path::append(from, job.name + ext.str());
+            sys::path::append(to, job.name + ext.str());
+            if (ext == ".h" && !sys::fs::exists(from))
+              continue; // the runtime has no header
             // The header first: a present .a means a complete entry.
             if (std::error_code ec = sys::fs::rename(from, to))
               fail("cannot move " + from.str().str() + ": " + ec.message());
           }
-          ++made;
+          if (!isRuntime)
+            ++made;
         }
         sys::fs::remove_directories(tmp);
       });
@@ -186,6 +408,12 @@ int main(int argc, char **argv) {
                     kernels->size(), *htarget, made.load(), cached.load(), dir);
   if (kernelsOnly)
     return 0;
-  die("lowering the glue to an executable is not implemented yet (docs/Codegen.md); the kernels "
-      "are in " + dir + ", nothing else was written");
+
+  std::vector<std::string> archives;
+  for (const Job &job : jobs) {
+    SmallString<256> lib(dir);
+    sys::path::append(lib, job.name + ".a");
+    archives.push_back(lib.str().str());
+  }
+  return buildExecutable(*loaded, archives, argv[0]) ? 0 : 1;
 }

@@ -101,6 +101,12 @@ public:
   int colMultiple() const override { return 1; }
   Expr rowBytes(Expr cols) const override { return cols * width_; }
   Expr mainCols(Expr cols) const override { return cols / 16 * 16; }
+  /// Value k read at byte width·k directly: through the block split (k / 16, k % 16) Halide's
+  /// bounds inference takes k % 16 as [0, 15] and would require the tail's reads up to the end
+  /// of a whole last block, past the row (e.g. byte 703 of a 688-byte, 172-value row).
+  Expr value(Expr k, Expr, const std::function<Expr(Expr)> &w) const override {
+    return blockValue(k, w);
+  }
 
 protected:
   Expr blockTerm(Expr j, Expr, const Reader &w, const Reader &x) const override {
