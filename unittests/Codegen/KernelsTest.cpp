@@ -160,17 +160,22 @@ bool anyRowLength(const Case &c) {
   return c.type == GGMLType::F32 || c.type == GGMLType::F16 || c.type == GGMLType::BF16;
 }
 
-// Shapes: a row count that is not a multiple of the 16-row tile, single rows, and batches.
+// Shapes: a row count that is not a multiple of the 16-row tile, single rows, and batches (below
+// and above the prefill GEMM's 32 tokens).
 TEST_P(DynamicMatMul, MatchesReferenceLinear) {
   const Case &c = GetParam();
   checkMatMul(c, 37, 512, 1, 11);
   checkMatMul(c, 1, 256, 1, 12);
   checkMatMul(c, 64, 768, 3, 13);
   checkMatMul(c, 20, 1024, 9, 14);
+  // From 32 tokens on: the prefill GEMM over dequantized row tiles (tails of rows and tokens).
+  checkMatMul(c, 37, 512, 40, 18);
+  checkMatMul(c, 16, 256, 32, 19);
   // Per-channel and float rows of any length: a scalar tail after the whole steps.
   const bool anyLength = anyRowLength(c);
   if (anyLength) {
     checkMatMul(c, 19, 172, 2, 15);
+    checkMatMul(c, 19, 172, 33, 20);
     checkMatMul(c, 5, 44, 1, 16);
     checkMatMul(c, 3, 8, 1, 17);
   }
