@@ -180,7 +180,8 @@ private:
   /// The prefill GEMM, specialised on `big`: per parallel task a tile of 16 rows is dequantized
   /// to f32 once (deq_row, vectorised over columns), then 4 rows × 2 vectors of tokens are
   /// accumulated in registers over all columns (x transposed once per call so that the tokens
-  /// are the dense, vectorised dimension and the weights are broadcast).
+  /// are the dense, vectorised dimension and the weights are broadcast). Token chunks outside,
+  /// row quads inside: a chunk of x_t (2·vec tokens × cols) is reused from L2 by the 4 quads.
   void schedulePrefill(Func gemm, Func deqRow, Func xT, Var r, Var i, Expr big) {
     const int vec = natural_vector_size<float>();
     const TailStrategy guard = TailStrategy::GuardWithIf;
@@ -189,12 +190,12 @@ private:
     s.split(r, ro, rt, 16, guard)
         .split(rt, rm, rr, 4, guard)
         .split(i, io, ii, 2 * vec, guard)
-        .reorder(ii, rr, io, rm, ro)
+        .reorder(ii, rr, rm, io, ro)
         .parallel(ro)
         .vectorize(ii, vec)
         .unroll(rr);
     const std::vector<Var> ga = gemm.args(); // (r, i)
-    gemm.compute_at(y, io)
+    gemm.compute_at(y, rm)
         .bound_extent(ga[0], 4)
         .bound_extent(ga[1], 2 * vec)
         .reorder_storage(ga[1], ga[0]); // tokens dense: the accumulators are whole vectors
