@@ -7,7 +7,7 @@
 // Reports GB/s of weight bytes read and its ratio to a STREAM-like read bandwidth measured in
 // the same process (a parallel sum over a separate 256 MB array, one thread per core, like
 // Halide's thread pool). q4_0 is also timed at the generators' lower -O levels (opt=0: scalar
-// serial, 1: vectorised, 2: + parallel; the other rows are O3). Usage: gemv-bench [reps]
+// serial, 1: vectorised, 2: + parallel), q4_K at O2 (no unrolled steps); the other rows are O3. Usage: gemv-bench [reps]
 //
 //===----------------------------------------------------------------------===//
 #include "qcc/Quant/GGMLFormats.h"
@@ -21,6 +21,7 @@
 #include "qcc_test_gemv_q4_0_4096_o1.h"
 #include "qcc_test_gemv_q4_0_4096_o2.h"
 #include "qcc_test_gemv_q4_k_4096.h"
+#include "qcc_test_gemv_q4_k_4096_o2.h"
 #include "qcc_test_gemv_w8a8_4096.h"
 
 #include "HalideBuffer.h"
@@ -171,6 +172,7 @@ int main(int argc, char **argv) {
                {"q4_0 -O1", qcc_test_gemv_q4_0_4096_o1, &q4},
                {"q4_0 -O2", qcc_test_gemv_q4_0_4096_o2, &q4},
                {"q4_0", qcc_test_gemv_q4_0_4096, &q4},
+               {"q4_K -O2", qcc_test_gemv_q4_k_4096_o2, &q4k},
                {"q4_K", qcc_test_gemv_q4_k_4096, &q4k},
                {"q3_K", qcc_test_gemv_q3_k_4096, &q3k},
                {"int4_g128_asym", qcc_test_gemv_int4_g128_asym_4096, &int4},

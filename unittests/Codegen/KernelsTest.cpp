@@ -75,6 +75,7 @@
 #include "qcc_test_gemv_q4_0_4096_o0.h"
 #include "qcc_test_gemv_q4_0_4096_o1.h"
 #include "qcc_test_gemv_q4_0_4096_o2.h"
+#include "qcc_test_gemv_q4_k_4096_o2.h"
 #include "qcc_test_matmul_f32_o0.h"
 #include "qcc_test_matmul_int3_g128_asym_o0.h"
 #include "qcc_test_matmul_int3_g128_asym_o2.h"
@@ -237,6 +238,8 @@ TEST(OptLevels, MatMulMatchesReferenceAtEveryLevel) {
                           {"q4_0/4096/O1", qcc_test_gemv_q4_0_4096_o1},
                           {"q4_0/4096/O2", qcc_test_gemv_q4_0_4096_o2}})
     checkMatMul({name, fn, GGMLType::Q4_0, std::nullopt}, 4096, 4096, 1, 21);
+  checkMatMul({"q4_K/4096/O2", qcc_test_gemv_q4_k_4096_o2, GGMLType::Q4_K, std::nullopt}, 4096,
+              4096, 1, 23);
 }
 
 // Every level gives the same embedding bits (value() is per column, schedules only reorder).
