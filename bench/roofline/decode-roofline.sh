@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Decode roofline of a Llama-3-8B-shaped model (a benchmark, not a test; docs/Benchmarks.md).
+#
+# Imports a synthetic llama3-8b (random f16 weights at the real shapes, side GGUF ~16 GB),
+# quantizes it to Q4_K_M (--mix q4_k_m) and to 4-bit g128 (--method rtn --bits 4 --group 128),
+# compiles each with `qcc -O3 --target=x86-64` into a fresh (cold) kernel cache, timing the compile,
+# runs `./model bench --prompt 16 --gen 16 --repeat 2 --json`, measures stream-read in the same run,
+# and prints per model: bytes read per decode token, decode tok/s, achieved GB/s, STREAM GB/s and
+# the fraction of the read roofline.
+#
+#   usage: bench/roofline/decode-roofline.sh [--workdir DIR] [--prepare-only] [--models q4km,int4]
+#                                            [--gen N] [--repeat N] [--json]
+#          QCC_BUILD_DIR (default build/) holds bin/qcc-import, qcc-quantize, qcc, stream-read.
+#          Work files go to DIR (default /tmp/qcc-roofline, ~16 GB f16 + ~5 GB per quantized
+#          model) and are reused if present; the cold kernel caches are deleted after each compile.
+#
+# Bytes per decode token: every weight tensor is read once per batch-1 decode step except the
+# token embedding, of which one row is read (qcc-quantize's --report gives each tensor's bytes);
+# plus the KV cache read by attention (bench's kv_cache_bytes covers prompt + gen positions; the
+# mean decode step reads (prompt + gen/2) / (prompt + gen) of it: ~0.1% of the weights here).
+# bench's weights_bytes (all tensors, embedding included) is printed too.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+bin="${QCC_BUILD_DIR:-$root/build}/bin"
+work=/tmp/qcc-roofline
+prepare_only=0
+models=q4km,int4
+prompt=16 gen=16 repeat=2 json=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --workdir) work="$2"; shift 2 ;;
+    --prepare-only) prepare_only=1; shift ;;
+    --models) models="$2"; shift 2 ;;
+    --gen) gen="$2"; shift 2 ;;
+    --repeat) repeat="$2"; shift 2 ;;
+    --json) json=1; shift ;;
+    *) echo "usage: $0 [--workdir DIR] [--prepare-only] [--models q4km,int4] [--gen N] [--repeat N] [--json]" >&2; exit 1 ;;
+  esac
+done
+mkdir -p "$work"
+log() { echo "[$(date +%T)] $*" >&2; }
+
+# --- data: synthetic f16 model, then the two quantized models (each step skipped if done) ---
+f16="$work/llama3-8b-f16.mlir"
+# No --tokenizer: bench draws random token ids, and qcc-quantize cannot write the llama3 (BPE)
+# vocabulary into its GGUF yet.
+if [ ! -f "$f16" ]; then
+  log "importing synthetic llama3-8b (f16, ~16 GB side GGUF) into $work"
+  /usr/bin/time -f "import: %e s, peak RSS %M KiB" "$bin/qcc-import" --synthetic llama3-8b \
+    --synthetic-type f16 -o "$f16"   # the tools write their outputs atomically
+fi
+quantize() { # name, flags...
+  local name="$1"; shift
+  local out="$work/llama3-8b-$name.mlir"
+  if [ ! -f "$out" ]; then
+    log "quantizing -> $name ($*)"
+    /usr/bin/time -f "quantize $name: %e s, peak RSS %M KiB" "$bin/qcc-quantize" "$f16" "$@" \
+      --gguf "$work/llama3-8b-$name.gguf" --report "$work/llama3-8b-$name.report.json" \
+      -o "$out"
+  fi
+}
+for m in ${models//,/ }; do
+  case "$m" in
+    q4km) quantize q4km --mix q4_k_m ;;
+    int4) quantize int4 --method rtn --bits 4 --group 128 ;;
+    *) echo "unknown model $m (q4km, int4)" >&2; exit 1 ;;
+  esac
+done
+[ "$prepare_only" = 1 ] && { log "prepared in $work"; exit 0; }
+
+# --- compile (cold kernel cache, timed), bench, STREAM read in the same run ---
+for t in qcc stream-read; do
+  [ -x "$bin/$t" ] || { echo "$0: error: $bin/$t missing (ninja $t in QCC_BUILD_DIR)" >&2; exit 1; }
+done
+results="$work/results.jsonl"
+: > "$results"
+for m in ${models//,/ }; do
+  mlir="$work/llama3-8b-$m.mlir" exe="$work/llama3-8b-$m.exe"
+  cache="$(mktemp -d "$work/kernel-cache-$m.XXXXXX")"   # fresh: every kernel is generated
+  log "compiling $m: qcc -O3 --target=x86-64 --kernel-cache $cache"
+  t0=$(date +%s.%N)
+  "$bin/qcc" "$mlir" -O3 --target=x86-64 --kernel-cache "$cache" -o "$exe" 2> "$work/qcc-$m.log" ||
+    { cat "$work/qcc-$m.log" >&2; exit 1; }
+  t1=$(date +%s.%N)
+  cat "$work/qcc-$m.log" >&2
+  nkernels=$(sed -n 's/^qcc: \([0-9]*\) kernels.*/\1/p' "$work/qcc-$m.log" | head -1)
+  nkernels=${nkernels:-0}
+  rm -rf "$cache"
+  compile_s=$(python3 -c "print(round($t1 - $t0, 2))")
+  log "compiled $m in $compile_s s ($nkernels kernels); stream-read, bench, stream-read"
+  s1="$("$bin/stream-read" --json)"
+  "$exe" bench --prompt "$prompt" --gen "$gen" --repeat "$repeat" --json > "$work/bench-$m.json"
+  s2="$("$bin/stream-read" --json)"
+  echo "{\"model\": \"$m\", \"compile_s\": $compile_s, \"kernels\": $nkernels, \"report\": \"$work/llama3-8b-$m.report.json\", \"bench\": \"$work/bench-$m.json\", \"stream\": [$s1, $s2]}" >> "$results"
+done
+
+PROMPT=$prompt GEN=$gen JSON=$json python3 - "$results" <<'PY'
+import json, os, sys
+rows = []
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    rep = json.load(open(r["report"]))
+    t = {x["name"]: x for x in rep["tensors"]}
+    b = json.load(open(r["bench"]))
+    emb = t["token_embd.weight"]
+    tied = "output.weight" not in t
+    # embedding: one row per token, unless tied (then the whole matrix is the LM head, read anyway)
+    emb_skip = 0 if tied else emb["bytes"] - emb["bytes"] // emb["shape"][0]
+    weights_read = rep["bytes"] - emb_skip
+    p, g = int(os.environ["PROMPT"]), int(os.environ["GEN"])
+    kv_read = b["kv_cache_bytes"] * (p + g / 2) / (p + g)
+    per_tok = weights_read + kv_read
+    tok_s = b["decode_tok_s"]
+    stream = max(s["best_gb_s"] for s in r["stream"])
+    achieved = per_tok * tok_s / 1e9
+    rows.append(dict(model=r["model"], compile_s=r["compile_s"], kernels=r["kernels"],
+                     weights_bytes=b["weights_bytes"], report_bytes=rep["bytes"],
+                     embedding_bytes_skipped=emb_skip, kv_read_bytes_per_token=round(kv_read),
+                     bytes_per_token=round(per_tok), decode_tok_s=tok_s,
+                     decode_latency_ms_p50=b["decode_latency_ms"]["p50"],
+                     achieved_gb_s=achieved, stream_gb_s=stream,
+                     stream_runs_gb_s=[s["best_gb_s"] for s in r["stream"]],
+                     roofline_fraction=achieved / stream,
+                     roofline_tok_s=stream * 1e9 / per_tok, threads=b.get("threads")))
+if os.environ["JSON"] == "1":
+    print(json.dumps(dict(benchmark="decode-roofline", shape="llama3-8b", prompt=p, gen=g, models=rows)))
+else:
+    for x in rows:
+        print(f"llama3-8b {x['model']}: compile -O3 cold cache {x['compile_s']:.1f} s "
+              f"({x['kernels']} kernels generated)")
+        print(f"  bytes/decode token {x['bytes_per_token']/1e9:.3f} GB (weights_bytes "
+              f"{x['weights_bytes']/1e9:.3f} GB - embedding {x['embedding_bytes_skipped']/1e9:.3f} GB"
+              f" + KV {x['kv_read_bytes_per_token']/1e6:.2f} MB)")
+        print(f"  decode {x['decode_tok_s']:.3f} tok/s (p50 {x['decode_latency_ms_p50']:.0f} ms) -> "
+              f"{x['achieved_gb_s']:.2f} GB/s; STREAM read {x['stream_gb_s']:.2f} GB/s "
+              f"(runs {', '.join(f'{v:.2f}' for v in x['stream_runs_gb_s'])}); "
+              f"roofline fraction {100*x['roofline_fraction']:.1f}% "
+              f"(roofline {x['roofline_tok_s']:.2f} tok/s)")
+PY
