@@ -44,7 +44,9 @@ log() { echo "[$(date +%T)] $*" >&2; }
 f16="$work/llama3-8b-f16.mlir"
 # No --tokenizer: bench draws random token ids, and qcc-quantize cannot write the llama3 (BPE)
 # vocabulary into its GGUF yet.
-if [ ! -f "$f16" ]; then
+need_f16=0
+for m in ${models//,/ }; do [ -f "$work/llama3-8b-$m.mlir" ] || need_f16=1; done
+if [ "$need_f16" = 1 ] && [ ! -f "$f16" ]; then   # the f16 model may be deleted once quantized
   log "importing synthetic llama3-8b (f16, ~16 GB side GGUF) into $work"
   /usr/bin/time -f "import: %e s, peak RSS %M KiB" "$bin/qcc-import" --synthetic llama3-8b \
     --synthetic-type f16 -o "$f16"   # the tools write their outputs atomically
