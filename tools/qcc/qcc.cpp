@@ -57,10 +57,10 @@ static cl::opt<std::string> target("target",
                                    cl::init("x86-64"), cl::cat(cat));
 enum OptLevel { O0, O1, O2, O3 };
 static cl::opt<OptLevel> optLevel(cl::desc("Optimization level"),
-                                  cl::values(clEnumVal(O0, "no vectorisation or threads"),
-                                             clEnumVal(O1, "vectorised"),
-                                             clEnumVal(O2, "vectorised, parallel"),
-                                             clEnumVal(O3, "O2 + decode-specialised shapes")),
+                                  cl::values(clEnumVal(O0, "scalar, serial kernels"),
+                                             clEnumVal(O1, "vectorised kernels"),
+                                             clEnumVal(O2, "vectorised, parallel kernels"),
+                                             clEnumVal(O3, "O2 + unrolling and the prefill GEMM")),
                                   cl::init(O3), cl::cat(cat));
 static cl::opt<bool> embedWeights("embed-weights", cl::desc("Put the weights in the executable"),
                                   cl::cat(cat));
@@ -92,7 +92,7 @@ static std::string defaultCacheDir() {
 }
 
 static cl::opt<bool> saveTemps("save-temps",
-                               cl::desc("Keep the build folder (glue object, link command)"),
+                               cl::desc("Keep the build folder (glue object, weight blob, logs)"),
                                cl::cat(cat));
 
 /// A program qcc runs: $QCC_CLANG for clang, else clang-19 on PATH, else LLVM 19's own.
@@ -249,10 +249,17 @@ static bool buildExecutable(LoadedModel &m, const std::vector<std::string> &arch
     cmd.push_back(sysroot + "crt1.o");
     cmd.push_back(sysroot + "crti.o");
   } else {
-    cmd[0] = clang + "++"; // clang-19 -> clang++-19 drives the C++ driver's link
-    if (!sys::fs::exists(cmd[0]))
-      if (ErrorOr<std::string> p = sys::findProgramByName("clang++-19"))
-        cmd[0] = *p;
+    // The C++ driver links with the C++ compiler driver: clang-19 -> clang++-19 (or clang++
+    // in the same folder, as in /usr/lib/llvm-19/bin).
+    size_t at = StringRef(clang).rfind("clang");
+    if (at != StringRef::npos)
+      cmd[0] = clang.substr(0, at + 5) + "++" + clang.substr(at + 5);
+    if (!sys::fs::can_execute(cmd[0])) {
+      SmallString<256> sibling(clang);
+      sys::path::remove_filename(sibling);
+      sys::path::append(sibling, "clang++");
+      cmd[0] = sibling.str().str();
+    }
   }
   cmd.insert(cmd.end(), objects.begin(), objects.end());
   cmd.push_back(runtime[0]);
