@@ -278,6 +278,23 @@ void ConvertQLlmToLLVMPass::runOnOperation() {
                                 << " elements in the weight file, its type says " << elems;
       return signalPassFailure();
     }
+    // The kernels read the stored bytes as the type says: the formats must be the same.
+    bool same = false;
+    if (auto g = dyn_cast<GGMLFormatAttr>(ty.getFormat()))
+      same = !t->intFormat && uint32_t(t->type) == uint32_t(g.getValue());
+    else if (auto i = dyn_cast<IntGroupFormatAttr>(ty.getFormat()))
+      same = t->intFormat && t->intFormat->bits == i.getFormat().bits &&
+             t->intFormat->groupSize == i.getFormat().groupSize &&
+             t->intFormat->symmetric == i.getFormat().symmetric;
+    if (!same) {
+      w.emitOpError("weight '") << w.getName() << "' is stored as "
+                                << (t->intFormat ? "a packed integer group format"
+                                    : lookupFormat(t->type) ? lookupFormat(t->type)->name
+                                                            : "an unknown type")
+                                << " in the weight file, its type says "
+                                << cast<WeightFormatAttrInterface>(ty.getFormat()).getFormatName();
+      return signalPassFailure();
+    }
   }
   for (size_t i = 0; i < names->size(); ++i) {
     const TensorRef *t = (*source)->find((*names)[i]);
