@@ -254,7 +254,6 @@ void ConvertQLlmToLLVMPass::runOnOperation() {
 
   GlueBuilder g(module, target, *htarget);
   Block &body = fn.getBody().front();
-  MLIRContext *ctx = module.getContext();
   Location floc = fn.getLoc();
 
   // The weight table, checking each tensor against its qllm.weight type.
@@ -502,5 +501,4 @@ void ConvertQLlmToLLVMPass::runOnOperation() {
       qllmAttrs.push_back(a.getName());
   for (StringAttr a : qllmAttrs)
     module->removeAttr(a);
-  (void)ctx;
 }
