@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "qcc/Driver/Driver.h"
 #include "qcc/Driver/Bench.h"
+#include "qcc/Driver/Tasks.h"
 #include "qcc/Eval/Generate.h"
 #include "qcc/Eval/Perplexity.h"
 #include "qcc/Support/MappedFile.h"
@@ -46,7 +47,9 @@ cl::SubCommand logitsCmd("logits", "Logits for a token file");
 cl::SubCommand generateCmd("generate", "Generate text from a prompt");
 cl::SubCommand benchCmd("bench", "Prefill / decode speed, latency percentiles and memory");
 
-#define ALL_CMDS cl::sub(pplCmd), cl::sub(logitsCmd), cl::sub(generateCmd), cl::sub(benchCmd)
+#define ALL_CMDS                                                                           \
+  cl::sub(pplCmd), cl::sub(logitsCmd), cl::sub(generateCmd), cl::sub(benchCmd),             \
+      cl::sub(tasksCommand())
 
 // Optional here and checked in runDriver: executables carrying their model take none.
 cl::opt<std::string> modelArg(cl::Positional, cl::desc("<model>"), ALL_CMDS,
@@ -298,7 +301,7 @@ int runDriver(int argc, char **argv, DriverModelFactory &factory, const DriverOp
   std::vector<std::string> names;
   for (const HostCommand &hc : opts.hostCommands)
     names.push_back(hc.command->getName().str());
-  for (cl::SubCommand *c : {&pplCmd, &logitsCmd, &generateCmd, &benchCmd})
+  for (cl::SubCommand *c : {&pplCmd, &logitsCmd, &generateCmd, &benchCmd, &tasksCommand()})
     names.push_back(c->getName().str());
   auto isCommand = [&](StringRef s) { return is_contained(names, s); };
   // Accept the documented order `TOOL model CMD ...` by moving the command word first.
@@ -311,7 +314,7 @@ int runDriver(int argc, char **argv, DriverModelFactory &factory, const DriverOp
   for (const HostCommand &hc : opts.hostCommands)
     if (*hc.command)
       return hc.run();
-  if (!pplCmd && !logitsCmd && !generateCmd && !benchCmd)
+  if (!pplCmd && !logitsCmd && !generateCmd && !benchCmd && !tasksCommand())
     die("usage: " + opts.toolName + (opts.takesModelPath ? " model.mlir " : " ") +
         join(names, "|") + "|" + benchCmd.getName() + " [options] (see --help)");
   if (opts.takesModelPath && modelArg.empty())
@@ -320,7 +323,8 @@ int runDriver(int argc, char **argv, DriverModelFactory &factory, const DriverOp
     die("unexpected argument '" + modelArg + "'");
   if (threads < 0)
     die("--threads must be positive");
-  const bool withTokenizer = pplCmd || generateCmd || (benchCmd && !benchText.empty());
+  const bool withTokenizer =
+      pplCmd || generateCmd || tasksCommand() || (benchCmd && !benchText.empty());
   std::unique_ptr<DriverModel> model = check(factory.load(modelArg, withTokenizer));
   model->setThreads(threads);
   if (pplCmd)
@@ -329,6 +333,10 @@ int runDriver(int argc, char **argv, DriverModelFactory &factory, const DriverOp
     return runLogits(*model);
   if (generateCmd)
     return runGenerate(*model);
+  if (tasksCommand()) {
+    check(runTasks(*model, modelLabel(*model), asJSON));
+    return 0;
+  }
   return runBench(*model);
 }
 

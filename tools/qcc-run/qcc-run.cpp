@@ -5,6 +5,7 @@
 //   qcc-run model.mlir logits --tokens FILE.i32 --batch B --out FILE.f32 [--json]
 //   qcc-run model.mlir generate --prompt TEXT -n N [--temp T] [--top-p P] [--seed S] [--json]
 //   qcc-run model.mlir bench [--prompt N --gen N --batch B,... --repeat R] [--json]
+//   qcc-run model.mlir tasks --task NAME --data FILE_OR_DIR [--shots K --limit N --batch B] [--json]
 //
 // summary is qcc-run's own (it reads the IR); the other commands are the evaluation driver's
 // (lib/Driver, docs/Driver.md), run here on the reference executor, exactly as executables

@@ -1,6 +1,6 @@
 //===- HostMain.cpp - main of the executables qcc emits for host targets ------===//
 //
-//   ./model ppl|logits|generate|bench [options]      (docs/Driver.md)
+//   ./model ppl|logits|generate|bench|tasks [options]      (docs/Driver.md)
 //
 // The evaluation driver (QCCDriver) over the C API of the runtime (qcc_rt.h): the model the
 // executable carries is the glue's tables, so no model argument is taken. One to one:
