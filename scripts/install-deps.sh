@@ -4,7 +4,8 @@
 set -euo pipefail
 PKGS=(cmake ninja-build ccache pkg-config clang-19 lld-19 llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
       libomp-19-dev libzstd-dev libhalide14-0-dev libpcre2-dev libgtest-dev libgmock-dev python3
-      python3-matplotlib python3-numpy python3-yaml libc6-dev-arm64-cross qemu-user-static)
+      python3-matplotlib python3-numpy python3-yaml pybind11-dev python3-dev libc6-dev-arm64-cross
+      qemu-user-static)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
