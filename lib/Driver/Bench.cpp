@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <random>
 
 using namespace llvm;
@@ -14,10 +15,13 @@ namespace qcc::driver {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Now = std::function<double()>;
 
-double secondsSince(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
+Now steadyClock() {
+  return [] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
 }
 
 Error fail(const Twine &msg) { return createStringError(inconvertibleErrorCode(), msg); }
@@ -34,46 +38,57 @@ void argmaxRows(const std::vector<float> &logits, int64_t B, int64_t T, int64_t 
 }
 
 /// Times of one round with B sequences: prefill forward, prefill + first sampling (time to first
-/// token), and each decode step.
+/// token), and each decode step (durations); `first` and `end`: the clock after the first choice
+/// and after the last step.
 struct Round {
-  double prefill = 0, ttft = 0;
+  double prefill = 0, ttft = 0, first = 0, end = 0;
   std::vector<double> steps;
 };
 
-Expected<Round> runRound(ModelInstance &inst, ArrayRef<int32_t> prompt, int64_t B, int64_t gen) {
-  const int64_t P = int64_t(prompt.size()), V = inst.vocabSize();
-  std::vector<int32_t> tokens;
-  tokens.reserve(size_t(B * P));
-  for (int64_t b = 0; b < B; ++b)
-    tokens.insert(tokens.end(), prompt.begin(), prompt.end());
+/// One round on `tokens` [B, P] (row-major): reset(B), prefill, `gen` greedy decode steps.
+Expected<Round> runRound(ModelInstance &inst, ArrayRef<int32_t> tokens, int64_t B, int64_t gen,
+                         const Now &now) {
+  const int64_t P = int64_t(tokens.size()) / B, V = inst.vocabSize();
   std::vector<float> logits;
   std::vector<int32_t> next;
   Round r;
   if (Error e = inst.reset(B))
     return std::move(e);
-  Clock::time_point t0 = Clock::now();
+  const double t0 = now();
   if (Error e = inst.forward(tokens, B, P, 0, logits))
     return std::move(e);
-  r.prefill = secondsSince(t0);
+  r.prefill = now() - t0;
   argmaxRows(logits, B, P, P - 1, V, next);
-  r.ttft = secondsSince(t0);
+  r.first = now();
+  r.ttft = r.first - t0;
   r.steps.reserve(size_t(gen));
   for (int64_t i = 0; i < gen; ++i) {
-    Clock::time_point ts = Clock::now();
+    const double ts = now();
     if (Error e = inst.forward(next, B, 1, P + i, logits))
       return std::move(e);
     argmaxRows(logits, B, 1, 0, V, next);
-    r.steps.push_back(secondsSince(ts));
+    r.steps.push_back(now() - ts);
   }
+  r.end = r.steps.empty() ? r.first : now();
   return r;
+}
+
+/// `prompt` repeated for B sequences.
+std::vector<int32_t> replicate(ArrayRef<int32_t> prompt, int64_t B) {
+  std::vector<int32_t> tokens;
+  tokens.reserve(size_t(B) * prompt.size());
+  for (int64_t b = 0; b < B; ++b)
+    tokens.insert(tokens.end(), prompt.begin(), prompt.end());
+  return tokens;
 }
 
 /// warmup + repeat rounds; the warmup rounds are dropped.
 Expected<std::vector<Round>> runRounds(ModelInstance &inst, ArrayRef<int32_t> prompt, int64_t B,
                                        const BenchOptions &o) {
   std::vector<Round> rounds;
+  const std::vector<int32_t> tokens = replicate(prompt, B);
   for (int64_t i = 0; i < o.warmup + o.repeat; ++i) {
-    Expected<Round> r = runRound(inst, prompt, B, o.genTokens);
+    Expected<Round> r = runRound(inst, tokens, B, o.genTokens, o.clock);
     if (!r)
       return r.takeError();
     if (i >= o.warmup)
@@ -96,6 +111,66 @@ json::Object latencyJSON(const Summary &s) {
                       {"stddev", s.stddev}, {"samples", int64_t(s.count)}};
 }
 
+/// N = prompts.size() / P requests served C at a time (see ConcurrencyResult): after `warmup`
+/// discarded waves of the first C requests, the timed run, one round per wave.
+Expected<ConcurrencyResult> serve(ModelInstance &inst, ArrayRef<int32_t> prompts, int64_t P,
+                                  int64_t C, const BenchOptions &o) {
+  const int64_t N = int64_t(prompts.size()) / P;
+  auto round = [&](int64_t first, int64_t B) -> Expected<Round> {
+    Expected<Round> r = runRound(inst, prompts.slice(size_t(first * P), size_t(B * P)), B,
+                                 o.genTokens, o.clock);
+    if (!r)
+      return createStringError(inconvertibleErrorCode(), "--concurrency %lld: %s",
+                               (long long)C, toString(r.takeError()).c_str());
+    return r;
+  };
+  for (int64_t w = 0; w < o.warmup; ++w)
+    if (Expected<Round> r = round(0, C); !r)
+      return r.takeError();
+  ConcurrencyResult c;
+  c.concurrency = C;
+  c.requests = N;
+  c.tokensPerRequest = 1 + o.genTokens;
+  c.generatedTokens = N * c.tokensPerRequest;
+  c.totalTokens = c.generatedTokens + N * P;
+  std::vector<double> ttft, latency;
+  const double t0 = o.clock();
+  for (int64_t first = 0; first < N; first += C, ++c.waves) {
+    const int64_t B = std::min(C, N - first);
+    Expected<Round> r = round(first, B);
+    if (!r)
+      return r.takeError();
+    if (B == C)
+      c.kvCacheBytes = inst.kvCacheBytes();
+    // The requests of a wave share their first and last token times.
+    ttft.insert(ttft.end(), size_t(B), r->first - t0);
+    latency.insert(latency.end(), size_t(B), r->end - t0);
+  }
+  c.seconds = o.clock() - t0;
+  c.requestsPerS = double(N) / c.seconds;
+  c.tokensPerS = double(c.generatedTokens) / c.seconds;
+  c.totalTokensPerS = double(c.totalTokens) / c.seconds;
+  c.requestTtftMs = summarize(toMs(ttft));
+  c.requestLatencyMs = summarize(toMs(latency));
+  return c;
+}
+
+json::Object concurrencyJSON(const ConcurrencyResult &c) {
+  return json::Object{{"concurrency", c.concurrency},
+                      {"requests", c.requests},
+                      {"waves", c.waves},
+                      {"tokens_per_request", c.tokensPerRequest},
+                      {"generated_tokens", c.generatedTokens},
+                      {"total_tokens", c.totalTokens},
+                      {"seconds", c.seconds},
+                      {"requests_per_s", c.requestsPerS},
+                      {"tokens_per_s", c.tokensPerS},
+                      {"total_tokens_per_s", c.totalTokensPerS},
+                      {"request_latency_ms", latencyJSON(c.requestLatencyMs)},
+                      {"request_ttft_ms", latencyJSON(c.requestTtftMs)},
+                      {"kv_cache_bytes", int64_t(c.kvCacheBytes)}};
+}
+
 std::string mib(uint64_t bytes) { return formatv("{0:F2} MiB", double(bytes) / (1 << 20)).str(); }
 
 } // namespace
@@ -109,12 +184,25 @@ Expected<BenchResult> bench(DriverModel &model, StringRef modelLabel,
   for (int64_t b : options.batches)
     if (b <= 0)
       return fail("--batch sizes must be positive");
-  Clock::time_point start = Clock::now();
+  for (int64_t c : options.concurrency) {
+    if (c <= 0)
+      return fail("--concurrency levels must be positive");
+    if (options.requests > 0 && c > options.requests)
+      return fail(formatv("--concurrency {0} exceeds --requests {1} (no wave would be full)", c,
+                          options.requests));
+  }
+  if (options.requests < 0)
+    return fail("--requests must be positive");
+  if (options.requests > 0 && options.concurrency.empty())
+    return fail("--requests needs --concurrency");
+  BenchOptions o = options;
+  if (!o.clock)
+    o.clock = steadyClock();
+  const double start = o.clock();
   Expected<std::unique_ptr<ModelInstance>> instOr = model.open();
   if (!instOr)
     return instOr.takeError();
   ModelInstance &inst = **instOr;
-  BenchOptions o = options;
   if (o.promptTokens == 0)
     o.promptTokens = std::max<int64_t>(1, std::min<int64_t>(128, inst.maxSeqLen() / 2));
   if (o.genTokens == 0)
@@ -195,7 +283,25 @@ Expected<BenchResult> bench(DriverModel &model, StringRef modelLabel,
     b.stepLatencyMs = summarize(toMs(bsteps));
     r.batched.push_back(std::move(b));
   }
-  r.seconds = secondsSince(start);
+  for (int64_t C : o.concurrency) {
+    // Request i's prompt: the next P random ids (request 0's is the latency part's prompt) or the
+    // text's window at i × P, wrapping round.
+    const int64_t P = o.promptTokens, N = o.requests > 0 ? o.requests : C * o.repeat;
+    std::vector<int32_t> prompts;
+    prompts.reserve(size_t(N * P));
+    std::mt19937_64 rng(o.seed);
+    std::uniform_int_distribution<int32_t> id(0, int32_t(inst.vocabSize() - 1));
+    const int64_t windows = int64_t(o.textTokens.size()) - P + 1;
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t j = 0; j < P; ++j)
+        prompts.push_back(o.textTokens.empty() ? id(rng)
+                                               : o.textTokens[size_t((i * P) % windows + j)]);
+    Expected<ConcurrencyResult> c = serve(inst, prompts, P, C, o);
+    if (!c)
+      return c.takeError();
+    r.concurrent.push_back(std::move(*c));
+  }
+  r.seconds = o.clock() - start;
   r.peakRssBytes = peakRssBytes();
   return r;
 }
@@ -229,6 +335,23 @@ json::Object BenchResult::toJSON() const {
                  {"seconds", seconds}};
   if (!textFile.empty())
     o["text"] = textFile;
+  json::Array concurrentJSON;
+  for (const ConcurrencyResult &c : concurrent)
+    concurrentJSON.push_back(concurrencyJSON(c));
+  o["concurrent"] = std::move(concurrentJSON);
+  // The serving figures at the highest concurrency, also at the top level (issue 5's interface:
+  // `bench --concurrency C --json` answers `requests_per_s` and `tokens_per_s`).
+  if (!concurrent.empty()) {
+    const ConcurrencyResult &top = *std::max_element(
+        concurrent.begin(), concurrent.end(),
+        [](const ConcurrencyResult &a, const ConcurrencyResult &b) {
+          return a.concurrency < b.concurrency;
+        });
+    json::Object t = concurrencyJSON(top);
+    for (const char *key : {"concurrency", "requests", "requests_per_s", "tokens_per_s",
+                            "total_tokens_per_s", "request_latency_ms", "request_ttft_ms"})
+      o[key] = std::move(*t.get(key));
+  }
   return o;
 }
 
@@ -249,6 +372,16 @@ void BenchResult::print(raw_ostream &os) const {
       os << formatv("{0,5}  {1,13:F1}  {2,12:F1}  {3,11:F3}  {4,11:F3}  {5,12}\n", b.batch,
                     b.prefillTokS, b.decodeTokS, b.stepLatencyMs.p50, b.stepLatencyMs.p99,
                     mib(b.kvCacheBytes));
+  }
+  if (!concurrent.empty()) {
+    os << "concurrency  requests  waves    req/s  gen tok/s  total tok/s  latency ms p50 / p99  "
+          "ttft ms p50 / p99\n";
+    for (const ConcurrencyResult &c : concurrent)
+      os << formatv("{0,11}  {1,8}  {2,5}  {3,7:F2}  {4,9:F1}  {5,11:F1}  {6,10:F3} / "
+                    "{7,-8:F3}  {8,7:F3} / {9:F3}\n",
+                    c.concurrency, c.requests, c.waves, c.requestsPerS, c.tokensPerS,
+                    c.totalTokensPerS, c.requestLatencyMs.p50, c.requestLatencyMs.p99,
+                    c.requestTtftMs.p50, c.requestTtftMs.p99);
   }
   os << "memory    weights " << mib(weightsBytes) << ", files " << mib(fileBytes)
      << ", KV cache " << mib(kvCacheBytes) << ", peak RSS " << mib(peakRssBytes) << "\n";

@@ -45,7 +45,8 @@ namespace {
 cl::SubCommand pplCmd("ppl", "Perplexity of a text file");
 cl::SubCommand logitsCmd("logits", "Logits for a token file");
 cl::SubCommand generateCmd("generate", "Generate text from a prompt");
-cl::SubCommand benchCmd("bench", "Prefill / decode speed, latency percentiles and memory");
+cl::SubCommand benchCmd("bench", "Prefill / decode speed, latency percentiles, concurrent "
+                                 "requests and memory");
 
 #define ALL_CMDS                                                                           \
   cl::sub(pplCmd), cl::sub(logitsCmd), cl::sub(generateCmd), cl::sub(benchCmd),             \
@@ -104,6 +105,14 @@ cl::opt<int64_t> benchRepeat("repeat", cl::desc("Measured rounds"), cl::init(3),
                              cl::sub(benchCmd), cl::cat(optionCategory()));
 cl::opt<int64_t> benchWarmup("warmup", cl::desc("Discarded rounds before them"), cl::init(1),
                              cl::sub(benchCmd), cl::cat(optionCategory()));
+cl::list<int64_t> benchConcurrency(
+    "concurrency",
+    cl::desc("Serve --requests requests C at a time (static batching in waves); "
+             "a list gives one run per level"),
+    cl::CommaSeparated, cl::sub(benchCmd), cl::cat(optionCategory()));
+cl::opt<int64_t> benchRequests("requests",
+                               cl::desc("Requests per --concurrency level (default: C x --repeat)"),
+                               cl::init(0), cl::sub(benchCmd), cl::cat(optionCategory()));
 cl::opt<std::string> benchText("text",
                                cl::desc("Take the prompt from this text (default: random tokens)"),
                                cl::sub(benchCmd), cl::cat(optionCategory()));
@@ -270,10 +279,14 @@ int runBench(DriverModel &m) {
     die("--prompt must be positive");
   if (benchGen.getNumOccurrences() && benchGen <= 0)
     die("--gen must be positive");
+  if (benchRequests.getNumOccurrences() && benchRequests <= 0)
+    die("--requests must be positive");
   BenchOptions o;
   o.promptTokens = benchPrompt;
   o.genTokens = benchGen;
   o.batches.assign(benchBatches.begin(), benchBatches.end());
+  o.concurrency.assign(benchConcurrency.begin(), benchConcurrency.end());
+  o.requests = benchRequests;
   o.repeat = benchRepeat;
   o.warmup = benchWarmup;
   o.seed = seed;

@@ -15,16 +15,24 @@ namespace {
 
 struct Call {
   int64_t B, T, pos;
+  std::vector<int32_t> tokens;
 };
 
 /// Logits favour (token + 1) % vocab, so greedy decoding counts upwards.
 class FakeInstance : public ModelInstance {
 public:
-  FakeInstance(std::vector<Call> &calls, std::vector<int64_t> &resets, std::vector<int32_t> &fed)
-      : calls_(calls), resets_(resets), fed_(fed) {}
+  /// A forward call of [B, T] advances `now` by 10 ms + 1 ms per token; reset(B) fails for
+  /// B > maxBatch.
+  FakeInstance(std::vector<Call> &calls, std::vector<int64_t> &resets, std::vector<int32_t> &fed,
+               double &now, int64_t maxBatch)
+      : calls_(calls), resets_(resets), fed_(fed), now_(now), maxBatch_(maxBatch) {}
   int64_t vocabSize() const override { return 16; }
   int64_t maxSeqLen() const override { return 64; }
   llvm::Error reset(int64_t batch) override {
+    if (batch > maxBatch_)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "batch %lld exceeds the fake's %lld", (long long)batch,
+                                     (long long)maxBatch_);
     resets_.push_back(batch);
     batch_ = batch;
     return llvm::Error::success();
@@ -34,7 +42,8 @@ public:
     EXPECT_EQ(int64_t(tokens.size()), B * T);
     EXPECT_LE(B, batch_);
     EXPECT_LE(pos + T, cacheLen_);
-    calls_.push_back({B, T, pos});
+    calls_.push_back({B, T, pos, tokens.vec()});
+    now_ += 0.010 + 0.001 * double(B * T);
     if (pos > 0)
       for (int32_t t : tokens)
         fed_.push_back(t);
@@ -50,6 +59,8 @@ private:
   std::vector<Call> &calls_;
   std::vector<int64_t> &resets_;
   std::vector<int32_t> &fed_; ///< Tokens of the decode steps (pos > 0), in order.
+  double &now_;
+  int64_t maxBatch_;
   int64_t batch_ = 0, cacheLen_ = 0;
 };
 
@@ -62,11 +73,13 @@ public:
   void setThreads(int) override {}
   int numThreads() const override { return 3; }
   llvm::Expected<std::unique_ptr<ModelInstance>> open() override {
-    return std::make_unique<FakeInstance>(calls, resets, fed);
+    return std::make_unique<FakeInstance>(calls, resets, fed, now, maxBatch);
   }
   std::vector<Call> calls;
   std::vector<int64_t> resets;
   std::vector<int32_t> fed;
+  double now = 0;        ///< The fake clock (seconds), advanced by forward calls.
+  int64_t maxBatch = 64;
 };
 
 TEST(Bench, CallSequenceAndCounts) {
@@ -166,6 +179,150 @@ TEST(Bench, Errors) {
   o.textTokens.clear();
   o.batches = {2, 0};
   EXPECT_EQ(llvm::toString(bench(m, "fake", o).takeError()), "--batch sizes must be positive");
+}
+
+TEST(Bench, ConcurrencyServesWavesInLockStep) {
+  FakeModel m;
+  BenchOptions o;
+  o.promptTokens = 5;
+  o.genTokens = 3;
+  o.repeat = 1;
+  o.warmup = 1;
+  o.concurrency = {4};
+  o.requests = 6;
+  o.clock = [&m] { return m.now; };
+  llvm::Expected<BenchResult> r = bench(m, "fake", o);
+  ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
+  // Latency part: 2 rounds at batch 1. Serving: a warmup wave of 4, then waves of 4 and 2.
+  EXPECT_EQ(m.resets, (std::vector<int64_t>{1, 1, 4, 4, 2}));
+  ASSERT_EQ(m.calls.size(), 5u * 4u);
+  const int64_t batches[] = {1, 1, 4, 4, 2};
+  for (size_t w = 0; w < 5; ++w) {
+    const Call *c = &m.calls[w * 4];
+    EXPECT_EQ(c[0].B, batches[w]);
+    EXPECT_EQ(c[0].T, 5);
+    EXPECT_EQ(c[0].pos, 0);
+    for (int64_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(c[1 + i].B, batches[w]);
+      EXPECT_EQ(c[1 + i].T, 1);
+      EXPECT_EQ(c[1 + i].pos, 5 + i);
+    }
+  }
+  // Each request has its own prompt; request 0's is the latency part's, and the second wave
+  // prefills requests 4 and 5.
+  const std::vector<int32_t> &latencyPrompt = m.calls[4].tokens, &wave1 = m.calls[12].tokens,
+                             &wave2 = m.calls[16].tokens;
+  ASSERT_EQ(wave1.size(), 20u);
+  ASSERT_EQ(wave2.size(), 10u);
+  EXPECT_EQ(std::vector<int32_t>(wave1.begin(), wave1.begin() + 5), latencyPrompt);
+  EXPECT_EQ(m.calls[8].tokens, wave1); // the warmup wave: the first 4 requests
+  EXPECT_NE(std::vector<int32_t>(wave1.begin(), wave1.begin() + 5),
+            std::vector<int32_t>(wave1.begin() + 5, wave1.begin() + 10));
+
+  // On the fake clock: wave 1 prefill 10 + 20 ms, steps 3 x 14 ms, so its 4 requests have their
+  // first token at 30 ms and finish at 72 ms; wave 2: 72 + 20 = 92 ms and 92 + 3 x 12 = 128 ms.
+  ASSERT_EQ(r->concurrent.size(), 1u);
+  const ConcurrencyResult &c = r->concurrent[0];
+  EXPECT_EQ(c.concurrency, 4);
+  EXPECT_EQ(c.requests, 6);
+  EXPECT_EQ(c.waves, 2);
+  EXPECT_EQ(c.tokensPerRequest, 4);
+  EXPECT_EQ(c.generatedTokens, 24);
+  EXPECT_EQ(c.totalTokens, 24 + 30);
+  EXPECT_NEAR(c.seconds, 0.128, 1e-9);
+  EXPECT_NEAR(c.requestsPerS, 6 / 0.128, 1e-6);
+  EXPECT_NEAR(c.tokensPerS, 24 / 0.128, 1e-6);
+  EXPECT_NEAR(c.totalTokensPerS, 54 / 0.128, 1e-6);
+  EXPECT_EQ(c.requestLatencyMs.count, 6u);
+  EXPECT_NEAR(c.requestLatencyMs.min, 72, 1e-6);
+  EXPECT_NEAR(c.requestLatencyMs.p50, 72, 1e-6);
+  EXPECT_NEAR(c.requestLatencyMs.max, 128, 1e-6);
+  EXPECT_NEAR(c.requestLatencyMs.mean, (4 * 72 + 2 * 128) / 6.0, 1e-6);
+  EXPECT_EQ(c.requestTtftMs.count, 6u);
+  EXPECT_NEAR(c.requestTtftMs.min, 30, 1e-6);
+  EXPECT_NEAR(c.requestTtftMs.max, 92, 1e-6);
+  EXPECT_EQ(c.kvCacheBytes, 4u * 8u * 100u);
+}
+
+TEST(Bench, ConcurrencyLevelsAndJSON) {
+  FakeModel m;
+  BenchOptions o;
+  o.promptTokens = 3;
+  o.genTokens = 2;
+  o.repeat = 2;
+  o.warmup = 0;
+  o.concurrency = {2, 1};
+  o.textTokens = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  o.clock = [&m] { return m.now; };
+  llvm::Expected<BenchResult> r = bench(m, "fake", o);
+  ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
+  // Default requests: C x repeat, in full waves. The text's windows are at i x 3 mod 8.
+  EXPECT_EQ(m.resets, (std::vector<int64_t>{1, 1, 2, 2, 1, 1}));
+  EXPECT_EQ(m.calls[6].tokens, (std::vector<int32_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(m.calls[9].tokens, (std::vector<int32_t>{6, 7, 8, 1, 2, 3}));
+  ASSERT_EQ(r->concurrent.size(), 2u);
+  EXPECT_EQ(r->concurrent[0].requests, 4);
+  EXPECT_EQ(r->concurrent[1].requests, 2);
+  EXPECT_EQ(r->concurrent[1].waves, 2);
+
+  llvm::json::Object j = r->toJSON();
+  const llvm::json::Array *levels = j.getArray("concurrent");
+  ASSERT_TRUE(levels);
+  ASSERT_EQ(levels->size(), 2u);
+  // The top-level serving figures are the highest level's (2, listed first here).
+  EXPECT_EQ(j.getInteger("concurrency"), 2);
+  EXPECT_EQ(j.getInteger("requests"), 4);
+  EXPECT_EQ(j.getNumber("requests_per_s"), r->concurrent[0].requestsPerS);
+  EXPECT_EQ(j.getNumber("tokens_per_s"), r->concurrent[0].tokensPerS);
+  EXPECT_EQ(j.getNumber("total_tokens_per_s"), r->concurrent[0].totalTokensPerS);
+  for (const char *key : {"request_latency_ms", "request_ttft_ms"})
+    EXPECT_TRUE(j.getObject(key)) << key;
+  // The batch-1 keys keep their meaning.
+  EXPECT_EQ(j.getInteger("kv_cache_bytes"), int64_t(r->kvCacheBytes));
+  EXPECT_EQ(j.getNumber("seconds"), r->seconds);
+  const llvm::json::Object *first = (*levels)[0].getAsObject();
+  ASSERT_TRUE(first);
+  for (const char *key : {"concurrency", "requests", "waves", "tokens_per_request",
+                          "generated_tokens", "total_tokens", "seconds", "requests_per_s",
+                          "tokens_per_s", "total_tokens_per_s", "request_latency_ms",
+                          "request_ttft_ms", "kv_cache_bytes"})
+    EXPECT_TRUE(first->get(key)) << key;
+
+  // Without --concurrency: an empty list and no top-level serving keys.
+  o.concurrency.clear();
+  llvm::Expected<BenchResult> plain = bench(m, "fake", o);
+  ASSERT_TRUE(bool(plain)) << llvm::toString(plain.takeError());
+  llvm::json::Object pj = plain->toJSON();
+  ASSERT_TRUE(pj.getArray("concurrent"));
+  EXPECT_TRUE(pj.getArray("concurrent")->empty());
+  EXPECT_FALSE(pj.get("requests_per_s"));
+}
+
+TEST(Bench, ConcurrencyErrors) {
+  FakeModel m;
+  m.maxBatch = 8;
+  BenchOptions o;
+  o.promptTokens = 4;
+  o.genTokens = 2;
+  o.repeat = 1;
+  o.warmup = 0;
+  o.concurrency = {2, 0};
+  EXPECT_EQ(llvm::toString(bench(m, "fake", o).takeError()),
+            "--concurrency levels must be positive");
+  o.concurrency = {4};
+  o.requests = 3;
+  EXPECT_EQ(llvm::toString(bench(m, "fake", o).takeError()),
+            "--concurrency 4 exceeds --requests 3 (no wave would be full)");
+  o.requests = -1;
+  EXPECT_EQ(llvm::toString(bench(m, "fake", o).takeError()), "--requests must be positive");
+  o.concurrency.clear();
+  o.requests = 2;
+  EXPECT_EQ(llvm::toString(bench(m, "fake", o).takeError()), "--requests needs --concurrency");
+  // More than the model can batch: the model's own error, naming the level.
+  o.concurrency = {4, 16};
+  o.requests = 0;
+  EXPECT_EQ(llvm::toString(bench(m, "fake", o).takeError()),
+            "--concurrency 16: batch 16 exceeds the fake's 8");
 }
 
 } // namespace

@@ -6,7 +6,13 @@
 //      steps of one token each, every step (forward + greedy sampling) timed on its own; warmup
 //      rounds are discarded;
 //   2. throughput, per batch size B given: the same with B sequences (each the same prompt)
-//      prefilled in one call and decoded in lock step, one forward call of B tokens per step.
+//      prefilled in one call and decoded in lock step, one forward call of B tokens per step;
+//   3. serving, per concurrency C given: N requests (each its own prompt of `promptTokens`
+//      tokens, then greedy generation) all arrive at once and are served C at a time by static
+//      batching: waves of C requests, each wave prefilled in one call and decoded in lock step
+//      until all its requests are done, the next wave after it. The model interface runs a batch
+//      at one shared position, so requests of a wave have equal prompt lengths and there is no
+//      continuous batching (a finished request's slot is not refilled mid-wave).
 // Sampling is greedy so runs are deterministic; docs/Driver.md defines every reported number.
 //
 //===----------------------------------------------------------------------===//
@@ -18,6 +24,8 @@
 
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <functional>
 
 namespace qcc::driver {
 
@@ -34,6 +42,11 @@ struct BenchOptions {
   /// drawn uniformly from [0, vocab) with `seed`.
   std::vector<int32_t> textTokens;
   std::string textFile;            ///< Only reported.
+  std::vector<int64_t> concurrency; ///< Concurrency levels for the serving part (may be empty).
+  /// Requests per concurrency level; 0: C × repeat (`repeat` full waves).
+  int64_t requests = 0;
+  /// Seconds from any fixed origin; empty: std::chrono::steady_clock. Tests inject a fake clock.
+  std::function<double()> clock;
 };
 
 struct BatchResult {
@@ -41,6 +54,20 @@ struct BatchResult {
   double prefillTokS = 0, decodeTokS = 0;
   Summary stepLatencyMs;           ///< One decode step of the whole batch.
   uint64_t kvCacheBytes = 0;
+};
+
+/// N requests served C at a time. Times count from the moment all N requests arrive (the start
+/// of the first wave), so a request of a later wave includes its wait for the earlier ones.
+struct ConcurrencyResult {
+  int64_t concurrency = 0, requests = 0, waves = 0;
+  int64_t tokensPerRequest = 0;     ///< Generated: the first token and one per decode step.
+  int64_t generatedTokens = 0;      ///< requests × tokensPerRequest.
+  int64_t totalTokens = 0;          ///< generatedTokens + requests × prompt tokens.
+  double seconds = 0;               ///< Arrival to the last request's last token.
+  double requestsPerS = 0, tokensPerS = 0, totalTokensPerS = 0;
+  Summary requestLatencyMs;         ///< Arrival to the request's last token.
+  Summary requestTtftMs;            ///< Arrival to the request's first token.
+  uint64_t kvCacheBytes = 0;        ///< At batch C.
 };
 
 struct BenchResult {
@@ -52,6 +79,7 @@ struct BenchResult {
   Summary ttftMs, decodeLatencyMs;
   uint64_t weightsBytes = 0, fileBytes = 0, kvCacheBytes = 0, peakRssBytes = 0;
   std::vector<BatchResult> batched;
+  std::vector<ConcurrencyResult> concurrent;
   double seconds = 0;              ///< Wall time of the whole measurement.
 
   llvm::json::Object toJSON() const;
