@@ -21,6 +21,8 @@ from ._qcc import Error, Module, import_model, quantize, synthetic_presets
 from ._tools import Executable, ReferenceRun, compile, data_dir, tool_path, tools_dir
 from .results import load_results
 
+Error.__module__ = Module.__module__ = __name__  # tracebacks say qcc.Error, not qcc._qcc.Error
+
 __all__ = [
     "Error", "Module", "ReferenceModel", "Executable", "ReferenceRun", "import_model", "quantize",
     "compile", "load_results", "synthetic_presets", "tools_dir", "tool_path", "data_dir",

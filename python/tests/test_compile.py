@@ -1,5 +1,5 @@
 """qcc.compile (the qcc tool as a subprocess) and qcc.Executable on stories260K: the executable's
-perplexity and logits agree with the reference executor's; tool errors raise qcc.Error."""
+perplexity, logits and task accuracy agree with the reference executor's; tool errors raise qcc.Error."""
 
 import os
 import unittest
@@ -57,6 +57,18 @@ class CompileTest(unittest.TestCase):
         r = self.exe.bench(prompt=16, gen=4, repeat=1, warmup=0, threads=1)
         self.assertEqual((r["name"], r["prompt_tokens"], r["gen_tokens"]), ("stories260K", 16, 4))
         self.assertGreater(r["decode_tok_s"], 0)
+
+    def test_tasks_agree_with_qcc_run(self):
+        data = data_path("tasks", "hellaswag", "hellaswag_val_full.txt")
+        got = self.exe.tasks("hellaswag", data, limit=8, threads=2)
+        ref = self.ref.tasks("hellaswag", data, limit=8, threads=2)  # qcc-run ... tasks --json
+        for k in ("acc", "acc_norm", "acc_stderr"):
+            self.assertIn(k, got)
+        self.assertEqual((got["task"], got["n"], ref["n"]), ("hellaswag", 8, 8))
+        # Compiled and reference logits differ by ~1e-6: at most one item may flip.
+        self.assertLessEqual(abs(got["acc"] - ref["acc"]), 1 / 8 + 1e-12)
+        with self.assertRaisesRegex(qcc.Error, "unknown --task 'nope'"):
+            self.exe.tasks("nope", data)
 
     def test_errors(self):
         with self.assertRaisesRegex(qcc.Error, r"^qcc: error: .*riscv"):
