@@ -90,8 +90,7 @@ Expected<std::vector<ScoreResult>> scoreRequests(LanguageModel &model,
       return fail("request " + Twine(r) +
                   ": the context has no tokens (a model without BOS needs a context)");
     if (int64_t(q.continuation.size()) > maxLen)
-      return fail("request " + Twine(r) + ": a continuation of " + Twine(q.continuation.size()) +
-                  " tokens does not fit the model's maximum sequence length " + Twine(maxLen));
+      ++st.continuationsCut; // only its last maxLen tokens have a prediction in the window
     std::vector<int32_t> full = q.context;
     full.insert(full.end(), q.continuation.begin(), q.continuation.end());
     if (int64_t(full.size()) > maxLen + 1) {
@@ -176,14 +175,17 @@ Expected<std::vector<ScoreResult>> scoreRequests(LanguageModel &model,
       for (size_t r : rowRequests[row]) {
         const int64_t L = int64_t(rows[reqRow[r]].size()); // the request's own input length
         const std::vector<int32_t> &cont = requests[r].continuation;
-        const int64_t k = int64_t(cont.size());
+        // Continuation tokens with a prediction in the row: all, unless the continuation alone
+        // is longer than the model's context (then its last L).
+        const int64_t k = std::min<int64_t>(int64_t(cont.size()), L);
+        const int32_t *target = cont.data() + (cont.size() - size_t(k));
         ScoreResult &res = results[r];
         res.tokens = k;
         res.greedy = true;
         for (int64_t j = 0; j < k; ++j) {
           bool isMax = false;
           res.logLikelihood +=
-              scorePosition(&logits[size_t((b * T + L - k + j) * V)], V, cont[size_t(j)], isMax);
+              scorePosition(&logits[size_t((b * T + L - k + j) * V)], V, target[j], isMax);
           res.greedy = res.greedy && isMax;
         }
       }
@@ -315,6 +317,7 @@ json::Object TaskResult::toJSON() const {
                  {"tokens_forwarded", stats.tokensForwarded},
                  {"tokens_padding", stats.tokensPadding},
                  {"truncated", stats.truncated},
+                 {"continuations_cut", stats.continuationsCut},
                  {"seconds", seconds},
                  {"tokenize_seconds", tokenizeSeconds}};
   if (hasAccNorm) {
@@ -366,9 +369,9 @@ void TaskResult::print(raw_ostream &os) const {
     line("ppl_per_item", pplPerItem, std::nullopt);
   }
   os << formatv("{0} items, {1} requests in {2} rows, {3} forward calls ({4} tokens, {5} "
-                "padding), {6} truncated; {7:F2} s\n",
+                "padding), {6} truncated ({7} continuations cut); {8:F2} s\n",
                 n, stats.requests, stats.rows, stats.forwardCalls, stats.tokensForwarded,
-                stats.tokensPadding, stats.truncated, seconds);
+                stats.tokensPadding, stats.truncated, stats.continuationsCut, seconds);
 }
 
 } // namespace qcc::eval

@@ -189,11 +189,13 @@ TEST(Tasks, TruncatesFromTheLeftLikeLmEval) {
   // "3456789a".
   std::vector<int32_t> kept = {'3', '4', '5', '6', '7', '8', '9'};
   EXPECT_NEAR(got[0].logLikelihood, refLL(kept, {'a', 'b'}), 1e-9);
-  // A continuation longer than the context fails.
-  std::string msg = errorOf(scoreRequests(m, {{encodeBytes("x"), std::vector<int32_t>(9, 'a')}},
-                                          ScoringOptions()));
-  EXPECT_NE(msg.find("does not fit the model's maximum sequence length 8"), std::string::npos)
-      << msg;
+  // A continuation longer than the model's context: its last 8 tokens are scored, after the 7
+  // before them.
+  std::vector<int32_t> cont = {'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'};
+  got = ok(scoreRequests(m, {{encodeBytes("x"), cont}}, ScoringOptions(), &st));
+  EXPECT_EQ(st.continuationsCut, 1);
+  EXPECT_EQ(got[0].tokens, 8);
+  EXPECT_NEAR(got[0].logLikelihood, refLL({'b'}, {'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'}), 1e-9);
 }
 
 TEST(Tasks, AccNormByLengthFlipsTheAnswer) {

@@ -8,7 +8,8 @@
 //   continuation's tokens are those of encode(context + continuation) after the context's count.
 // * Truncation: context + continuation is cut from the left to maxSeqLen + 1 tokens and the last
 //   token dropped (lm-eval's (context + continuation)[-(max_length+1):][:-1]), so the input fits
-//   the model's context; a continuation alone longer than that is an error.
+//   the model's context. A continuation alone longer than maxSeqLen (lm-eval asserts against it)
+//   has only its last maxSeqLen tokens scored, and is counted (ScoringStats::continuationsCut).
 // * Scoring: ll = Σ log p(continuation token | everything before it); greedy = every
 //   continuation token is the argmax of its prediction (lm-eval's is_greedy).
 // * Batching: each request is one input row (context + continuation minus its last token);
@@ -52,7 +53,7 @@ struct ScoreRequest {
 struct ScoreResult {
   double logLikelihood = 0;
   bool greedy = false;
-  int64_t tokens = 0; ///< Continuation tokens.
+  int64_t tokens = 0; ///< Continuation tokens scored (all but for a cut continuation).
 };
 
 /// Text to token ids, BOS included when the model's tokenizer adds one.
@@ -76,6 +77,9 @@ struct ScoringStats {
   int64_t tokensForwarded = 0; ///< Σ B × T over forward calls (padding included).
   int64_t tokensPadding = 0;   ///< Of those, padding.
   int64_t truncated = 0;       ///< Requests cut on the left to fit the model.
+  /// Requests whose continuation alone is longer than the model's context: only its last
+  /// maxSeqLen tokens are scored (lm-eval refuses them; a 512-token model meets a few in piqa).
+  int64_t continuationsCut = 0;
 };
 
 /// Scores the requests (results in request order).

@@ -55,7 +55,7 @@ def main():
     if need(o, "shots", int) != a.shots or need(o, "limit", int) != a.limit:
         fail("shots/limit %r/%r" % (o["shots"], o["limit"]))
     for key in ("seconds", "tokenize_seconds", "requests", "rows", "forward_calls",
-                "tokens_forwarded", "tokens_padding", "truncated", "batch", "threads",
+                "tokens_forwarded", "tokens_padding", "truncated", "continuations_cut", "batch", "threads",
                 "max_seq_len"):
         if need(o, key) < 0:
             fail("%s is negative" % key)
