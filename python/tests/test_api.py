@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import threading
+import time
 import unittest
 
 import numpy as np
@@ -188,16 +189,25 @@ class ReferenceModelTest(unittest.TestCase):
         self.assertGreater(r["decode_tok_s"], 0)
 
     def test_gil_released(self):
-        # The main thread keeps running Python while perplexity runs in C++ on another.
-        done, ticks = [], 0
-        t = threading.Thread(target=lambda: done.append(
+        # The main thread keeps running Python while perplexity runs in C++ on another: it
+        # spins about as much as during a 0.1 s sleep of that thread, or more (holding the GIL,
+        # the call would let it spin one switch interval, 5 ms).
+        def spin(target):
+            t = threading.Thread(target=target)
+            ticks = 0
+            t.start()
+            while t.is_alive():
+                ticks += 1
+            t.join()
+            return ticks
+
+        per_100ms = spin(lambda: time.sleep(0.1))
+        done = []
+        ticks = spin(lambda: done.append(
             self.model.perplexity(data_path(*TEXT), ctx=128, protocol="gptq", threads=1)))
-        t.start()
-        while t.is_alive():
-            ticks += 1
-        t.join()
         self.assertEqual(len(done), 1)
-        self.assertGreater(ticks, 10000)
+        self.assertGreater(done[0]["seconds"], 0.2)
+        self.assertGreater(ticks, per_100ms)
 
     def test_errors(self):
         text = data_path(*TEXT)
