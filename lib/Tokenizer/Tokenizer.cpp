@@ -113,6 +113,29 @@ std::string gpt2TextToBytes(StringRef text) {
   return out;
 }
 
+std::string bytesToGpt2Text(StringRef bytes) {
+  static const std::vector<std::string> spelling = [] {
+    const std::vector<int> &table = gpt2CodePointToByte();
+    std::vector<std::string> t(256);
+    for (size_t cp = 0; cp < table.size(); ++cp)
+      if (table[cp] >= 0) {
+        std::string &utf8 = t[size_t(table[cp])];
+        if (cp < 0x80) {
+          utf8 += char(cp);
+        } else { // the table stops below 0x800: two bytes
+          utf8 += char(0xC0 | (cp >> 6));
+          utf8 += char(0x80 | (cp & 0x3F));
+        }
+      }
+    return t;
+  }();
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char c : bytes)
+    out += spelling[uint8_t(c)];
+  return out;
+}
+
 } // namespace tok
 
 //===----------------------------------------------------------------------===//

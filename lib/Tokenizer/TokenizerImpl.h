@@ -27,6 +27,9 @@ int parseByteToken(llvm::StringRef piece);
 /// one code point) back to raw bytes. Code points outside the table are kept as UTF-8, which
 /// only happens for tokens that were never byte-encoded.
 std::string gpt2TextToBytes(llvm::StringRef text);
+/// The other way: raw bytes in GPT-2's alphabet (each byte one code point), as GGUF "gpt2"
+/// vocabularies spell tokens and merges.
+std::string bytesToGpt2Text(llvm::StringRef bytes);
 
 std::unique_ptr<Tokenizer> makeSPMTokenizer(Vocab vocab);
 /// Fails when the vocabulary's pre-tokenizer is unknown or its regex does not compile.

@@ -61,26 +61,36 @@ void appendMerges(const Vocab &vocab, int32_t id, std::vector<std::string> &merg
     merges.push_back(gpt2Encode(vocab.pieces[l]) + " " + gpt2Encode(vocab.pieces[r]));
 }
 
-/// Writes a llama.cpp-style "gpt2"/"llama-bpe" GGUF vocabulary built from the tiktoken file.
-std::string writeLlama3GGUF(const Tokenizer &tiktoken, std::string *error) {
-  const Vocab &vocab = tiktoken.vocab();
-  std::vector<std::string> tokens;
+/// The arrays of a llama.cpp-style "gpt2"/"llama-bpe" GGUF vocabulary built from the tiktoken
+/// file, independently of the library's writer.
+struct Llama3Arrays {
+  std::vector<std::string> tokens, merges;
   std::vector<int32_t> types;
-  std::vector<std::string> merges;
+};
+
+Llama3Arrays llama3Arrays(const Tokenizer &tiktoken) {
+  const Vocab &vocab = tiktoken.vocab();
+  Llama3Arrays a;
   for (int32_t id = 0; id < vocab.size(); ++id) {
     bool special = vocab.types[id] == TokenType::Control;
-    tokens.push_back(special ? vocab.pieces[id] : gpt2Encode(vocab.pieces[id]));
-    types.push_back(special ? 3 : 1);
+    a.tokens.push_back(special ? vocab.pieces[id] : gpt2Encode(vocab.pieces[id]));
+    a.types.push_back(special ? 3 : 1);
     if (!special)
-      appendMerges(vocab, id, merges);
+      appendMerges(vocab, id, a.merges);
   }
+  return a;
+}
+
+/// Writes that vocabulary as a GGUF.
+std::string writeLlama3GGUF(const Tokenizer &tiktoken, std::string *error) {
+  Llama3Arrays a = llama3Arrays(tiktoken);
   gguf::Writer writer;
   writer.setString("general.architecture", "llama");
   writer.setString("tokenizer.ggml.model", "gpt2");
   writer.setString("tokenizer.ggml.pre", "llama-bpe");
-  writer.setStringArray("tokenizer.ggml.tokens", tokens);
-  writer.setInt32Array("tokenizer.ggml.token_type", types);
-  writer.setStringArray("tokenizer.ggml.merges", merges);
+  writer.setStringArray("tokenizer.ggml.tokens", a.tokens);
+  writer.setInt32Array("tokenizer.ggml.token_type", a.types);
+  writer.setStringArray("tokenizer.ggml.merges", a.merges);
   writer.setUInt32("tokenizer.ggml.bos_token_id", 128000);
   writer.setUInt32("tokenizer.ggml.eos_token_id", 128001);
   std::string path = writeTempFile("llama3-vocab", "");
@@ -151,6 +161,94 @@ TEST(GGUFTokenizer, Stories260KMatchesTok512) {
   auto text = readFile(dataPath("text/tinystories/tinystories_sample.txt"));
   ASSERT_TRUE(static_cast<bool>(text)) << llvm::toString(text.takeError());
   EXPECT_EQ(gg->encode(*text, true), bin->encode(*text, true));
+}
+
+/// Tokenizer::writeGGUFKeys into a file of its own.
+std::string writeKeys(const Tokenizer &t) {
+  gguf::Writer w;
+  w.setString("general.architecture", "llama");
+  llvm::Error err = t.writeGGUFKeys(w);
+  EXPECT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+  std::string path = writeTempFile("written-vocab", "");
+  err = w.write(path);
+  EXPECT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+  return path;
+}
+
+// The library writes LLaMA-3's tiktoken vocabulary as llama.cpp does: the same tokens, types and
+// merges as the independent construction above (which reproduces llama.cpp's ids), and reading
+// the file back gives the tiktoken tokenizer's vocabulary and ids.
+TEST(GGUFTokenizer, WriteLlama3BpeRoundTrips) {
+  std::string error;
+  const Tokenizer *tiktoken = cachedTokenizer(dataPath("models/tokenizers/llama3/tokenizer.model"),
+                                              "tiktoken", 128256, &error);
+  ASSERT_NE(tiktoken, nullptr) << error;
+  ASSERT_FALSE(static_cast<bool>(tiktoken->checkGGUFWritable()));
+  std::string path = writeKeys(*tiktoken);
+  auto file = gguf::Reader::open(path);
+  ASSERT_TRUE(static_cast<bool>(file)) << llvm::toString(file.takeError());
+  const gguf::Reader &r = **file;
+  EXPECT_EQ(r.getString("tokenizer.ggml.model"), "gpt2");
+  EXPECT_EQ(r.getString("tokenizer.ggml.pre"), "llama-bpe");
+  EXPECT_EQ(r.getInt("tokenizer.ggml.bos_token_id"), 128000);
+  EXPECT_EQ(r.getInt("tokenizer.ggml.eos_token_id"), 128001);
+  EXPECT_EQ(r.getInt("tokenizer.ggml.eot_token_id"), 128009);
+  EXPECT_EQ(r.getBool("tokenizer.ggml.add_bos_token"), true);
+  EXPECT_EQ(r.get("tokenizer.ggml.scores"), nullptr);
+  Llama3Arrays want = llama3Arrays(*tiktoken);
+  ASSERT_NE(r.get("tokenizer.ggml.tokens"), nullptr);
+  ASSERT_NE(r.get("tokenizer.ggml.merges"), nullptr);
+  ASSERT_NE(r.get("tokenizer.ggml.token_type"), nullptr);
+  EXPECT_TRUE(r.get("tokenizer.ggml.tokens")->strings == want.tokens);
+  EXPECT_EQ(r.get("tokenizer.ggml.merges")->strings.size(), want.merges.size());
+  EXPECT_TRUE(r.get("tokenizer.ggml.merges")->strings == want.merges);
+  EXPECT_EQ(r.get("tokenizer.ggml.token_type")->ints,
+            std::vector<int64_t>(want.types.begin(), want.types.end()));
+
+  auto loaded = Tokenizer::fromGGUF(r);
+  ASSERT_TRUE(static_cast<bool>(loaded)) << llvm::toString(loaded.takeError());
+  const Tokenizer &t = **loaded;
+  ASSERT_EQ(t.vocabSize(), tiktoken->vocabSize());
+  for (int32_t id = 0; id < t.vocabSize(); ++id) {
+    ASSERT_EQ(t.vocab().pieces[id], tiktoken->vocab().pieces[id]) << "id " << id;
+    ASSERT_EQ(t.vocab().types[id], tiktoken->vocab().types[id]) << "id " << id;
+  }
+  EXPECT_EQ(t.eotId(), 128009);
+  std::string stem = dataPath("models/gguf-vocab/ggml-vocab-llama-bpe.gguf");
+  auto cases = readConformanceCases(stem + ".inp", stem + ".out");
+  ASSERT_TRUE(static_cast<bool>(cases)) << llvm::toString(cases.takeError());
+  for (const ConformanceCase &c : *cases)
+    EXPECT_EQ(t.encode(c.text, false), c.ids) << "input '" << c.text << "'";
+  auto text = readFile(dataPath("text/tinystories/tinystories_sample.txt"));
+  ASSERT_TRUE(static_cast<bool>(text)) << llvm::toString(text.takeError());
+  EXPECT_EQ(t.encode(*text, true), tiktoken->encode(*text, true));
+
+  // A BPE vocabulary read from a GGUF (merge ranks, not concatenation ranks) writes the same.
+  std::string again = writeKeys(t);
+  auto file2 = gguf::Reader::open(again);
+  ASSERT_TRUE(static_cast<bool>(file2)) << llvm::toString(file2.takeError());
+  for (const char *key : {"tokenizer.ggml.tokens", "tokenizer.ggml.merges"}) {
+    ASSERT_NE((*file2)->get(key), nullptr) << key;
+    EXPECT_TRUE((*file2)->get(key)->strings == r.get(key)->strings) << key;
+  }
+}
+
+// An SPM vocabulary (tok512) written and read back tokenizes as the original.
+TEST(GGUFTokenizer, WriteSpmRoundTrips) {
+  std::string error;
+  const Tokenizer *bin =
+      cachedTokenizer(dataPath("models/llama2c/stories260K/tok512.bin"), "llama2c", 512, &error);
+  ASSERT_NE(bin, nullptr) << error;
+  auto t = Tokenizer::load(writeKeys(*bin), "gguf", 512);
+  ASSERT_TRUE(static_cast<bool>(t)) << llvm::toString(t.takeError());
+  EXPECT_EQ((*t)->kind(), "spm");
+  for (int32_t id = 0; id < 512; ++id) {
+    ASSERT_EQ((*t)->vocab().pieces[id], bin->vocab().pieces[id]) << "id " << id;
+    ASSERT_EQ((*t)->vocab().scores[id], bin->vocab().scores[id]) << "id " << id;
+  }
+  auto text = readFile(dataPath("text/tinystories/tinystories_sample.txt"));
+  ASSERT_TRUE(static_cast<bool>(text)) << llvm::toString(text.takeError());
+  EXPECT_EQ((*t)->encode(*text, true), bin->encode(*text, true));
 }
 
 /// A small valid "llama" vocabulary to mutate in the error tests.

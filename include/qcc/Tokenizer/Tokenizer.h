@@ -133,9 +133,16 @@ public:
   static llvm::Expected<std::unique_ptr<Tokenizer>> fromVocab(Vocab vocab,
                                                               llvm::StringRef source);
 
-  /// Writes llama.cpp's tokenizer.ggml.* keys for this vocabulary (SPM as model "llama"; BPE
-  /// vocabularies are only written when they came from a GGUF, see copyGGUFTokenizerKeys).
+  /// Writes llama.cpp's tokenizer.ggml.* keys for this vocabulary: SPM as model "llama" (pieces,
+  /// scores, types); BPE as model "gpt2" the way llama.cpp's convert_hf_to_gguf writes LLaMA-3
+  /// (tokens and merges in GPT-2's byte-to-unicode alphabet, special tokens as their text, token
+  /// types, tokenizer.ggml.pre). A tiktoken vocabulary has no merges list: it is rebuilt as
+  /// transformers' TikTokenConverter does (for each token in rank order, every split into two
+  /// ranked tokens), which fromGGUF reads back into the same tokenization.
   llvm::Error writeGGUFKeys(gguf::Writer &w) const;
+  /// Whether writeGGUFKeys can write this vocabulary; cheap, so that a tool writing a GGUF can
+  /// refuse before doing its work rather than after.
+  llvm::Error checkGGUFWritable() const;
 
 protected:
   explicit Tokenizer(Vocab vocab);
