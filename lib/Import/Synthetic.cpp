@@ -33,9 +33,12 @@ const Preset kPresets[] = {
     {"tinyllama-1.1b", 2048, 5632, 22, 32, 4, 32000, 2048, 10000.0, 1e-5, false},
     {"smollm-135m", 576, 1536, 30, 9, 3, 49152, 8192, 100000.0, 1e-5, true},
     {"stories110m", 768, 2048, 12, 12, 12, 32000, 1024, 10000.0, 1e-5, true},
+    // Test-sized, with LLaMA-3's vocabulary and RoPE base: for tests that need the Llama-3
+    // tokenizer on a model (16 MB of f16, mostly the tied embedding).
+    {"llama3-tiny", 64, 256, 2, 4, 2, 128256, 1024, 500000.0, 1e-5, true},
 };
 const char *kPresetNames[] = {"llama3-8b", "llama2-7b", "tinyllama-1.1b", "smollm-135m",
-                              "stories110m"};
+                              "stories110m", "llama3-tiny"};
 
 inline uint64_t splitmix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;

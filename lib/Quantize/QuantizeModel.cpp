@@ -222,6 +222,21 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
   report.budget = opts.budget;
   report.foldOnly = opts.foldOnly;
 
+  // The output GGUF carries the tokenizer: copied key by key from the module's tokenizer GGUF, or
+  // written from the loaded vocabulary. Both are checked here, before any quantization work, so
+  // that nothing can fail at the end for want of a tokenizer the file cannot hold.
+  std::unique_ptr<gguf::Reader> tokSource;
+  auto tokAttr = module->getAttrOfType<qllm::TokenizerAttr>("qllm.tokenizer");
+  if (tokAttr && tokAttr.getKind() == "gguf") {
+    auto r = gguf::Reader::open(tokAttr.getPath());
+    if (!r)
+      return r.takeError();
+    tokSource = std::move(*r);
+  } else if (tokenizer) {
+    if (Error e = tokenizer->checkGGUFWritable())
+      return std::move(e);
+  }
+
   // Tensors in file order, under llama.cpp's names.
   StringMap<std::string> names = ggufNames(src);
   std::vector<MixTensor> mixTensors;
@@ -501,16 +516,9 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
     return Error::success();
   };
 
-  // Metadata: llama.cpp's llama keys (writeGGUFModel), the tokenizer, the file type.
-  std::unique_ptr<gguf::Reader> tokSource;
+  // Metadata: llama.cpp's llama keys (writeGGUFModel), the tokenizer (checked above), the file
+  // type.
   Error tokErr = Error::success();
-  auto tokAttr = module->getAttrOfType<qllm::TokenizerAttr>("qllm.tokenizer");
-  if (tokAttr && tokAttr.getKind() == "gguf") {
-    auto r = gguf::Reader::open(tokAttr.getPath());
-    if (!r)
-      return r.takeError();
-    tokSource = std::move(*r);
-  }
   Error err = writeGGUFModel(out, opts.ggufPath, [&](gguf::Writer &w) {
     w.setString("general.name", src.config.name);
     w.setUInt32("general.quantization_version", 2);

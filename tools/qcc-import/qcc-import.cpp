@@ -37,7 +37,8 @@ static cl::opt<std::string> tokenizerPath("tokenizer",
                                           cl::value_desc("file"), cl::cat(cat));
 static cl::opt<std::string> synthetic("synthetic",
                                       cl::desc("Make a synthetic model at a real shape (llama3-8b, "
-                                               "llama2-7b, tinyllama-1.1b, smollm-135m, stories110m)"),
+                                               "llama2-7b, tinyllama-1.1b, smollm-135m, stories110m, "
+                                               "llama3-tiny)"),
                                       cl::value_desc("name"), cl::cat(cat));
 static cl::opt<std::string> syntheticType("synthetic-type", cl::desc("f32, f16 or bf16 (default f16)"),
                                           cl::init("f16"), cl::cat(cat));
