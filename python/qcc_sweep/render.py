@@ -90,6 +90,10 @@ def _ppl(p, se):
     return f"{p:.{nd}f}" + (f" ± {se:.{nd}f}" if se is not None else "")
 
 
+def _n(k, what):
+    return f"{k} {what}" + ("" if k == 1 else "s")
+
+
 def _bits(b):
     return f"{b:g}" if isinstance(b, (int, float)) else str(b)
 
@@ -119,7 +123,7 @@ def tables_md(name, recs):
         head += [f"PPL {defs[n]['label']}" for n in ppl_names]
         if task_names:
             metric = defs[task_names[0]].get("metric", "acc")
-            head.append(f"zero-shot avg ({metric}, {len(task_names)} tasks)")
+            head.append(f"zero-shot avg ({metric}, {_n(len(task_names), 'task')})")
         if has_bench:
             head += ["decode ms/token", "decode tok/s", "prefill tok/s", "peak RSS MB"]
         out.append("| " + " | ".join(head) + " |")
@@ -130,7 +134,8 @@ def tables_md(name, recs):
             mark = ""
             if r.get("status") != "ok":
                 notes.append((r, len(notes) + 1))
-                mark = f" [{r.get('status', '?')} {len(notes)}]"
+                st = r.get("status", "?")
+                mark = f" [{'not run' if st == 'missing' else st} {len(notes)}]"
             cells = [lab["method"] + mark, _bits(lab["bits"]), lab["target"],
                      _f(m["bpw"], 3), _f(m["weight_mb"], 3)]
             cells += [_ppl(m["ppl"].get(n), m["ppl_se"].get(n)) for n in ppl_names]
@@ -174,7 +179,7 @@ def tables_md(name, recs):
                    f"{chunks}{sc}; ± is the tool's ppl_stderr.")
     if task_names:
         e = defs[task_names[0]]
-        lim = f", --limit {e['limit']}" if e.get("limit") else ""
+        lim = f" --limit {e['limit']}" if e.get("limit") else ""
         out.append(f"- zero-shot: `tasks --task T --data FILE{lim}`, the mean of `{e['metric']}` "
                    f"over {', '.join(defs[n]['task'] for n in task_names)} (only when all are "
                    f"present).")
@@ -210,19 +215,19 @@ FAMILY_NAME = {"f32": "f32", "mix": "llama.cpp mix", "rtn": "RTN", "gptq": "GPTQ
 
 
 def plot_specs(recs):
-    """[(quality key, label, higher_better, getter)], [(cost key, label, getter, per_target)]."""
+    """[(quality key, label, higher_better, getter)], [(cost key, label, getter, per_target)]:
+    every ppl eval (the first one first; lower is better) and the zero-shot average (higher is
+    better) against decode latency and weight size."""
     defs = eval_defs(recs)
     quals = []
-    ppl_names = [n for n, e in defs.items() if e["kind"] == "ppl"]
-    if ppl_names:
-        n = ppl_names[0]
-        e = defs[n]
-        quals.append((f"ppl_{n}", f"perplexity, {e['label']} (ctx {e['ctx']}; lower is better)",
-                      False, lambda m, n=n: m["ppl"].get(n)))
+    for n, e in defs.items():
+        if e["kind"] == "ppl":
+            quals.append((f"ppl_{n}", f"perplexity, {e['label']} (ctx {e['ctx']}; lower is better)",
+                          False, lambda m, n=n: m["ppl"].get(n)))
     tasks = [n for n, e in defs.items() if e["kind"] == "tasks"]
     if tasks:
         metric = defs[tasks[0]].get("metric", "acc")
-        quals.append(("zeroshot", f"zero-shot accuracy, mean {metric} over {len(tasks)} tasks "
+        quals.append(("zeroshot", f"zero-shot accuracy, mean {metric} over {_n(len(tasks), 'task')} "
                                   f"(higher is better)", True, lambda m: m["zeroshot"]))
     costs = [("latency", "decode latency (ms/token, batch 1)", lambda m: m["ms_token"], True),
              ("size", "weights size (MB = 10^6 bytes)", lambda m: m["weight_mb"], False)]
@@ -288,9 +293,13 @@ def _series(rows, defs, qget, cget, per_target):
 
 
 def _plot(plt, model, series, qlabel, clabel, higher, ckey):
-    fig, ax = plt.subplots(figsize=(8.0, 5.6))
+    from matplotlib.lines import Line2D
+
+    fig = plt.figure(figsize=(9.6, 5.8))
+    ax = fig.add_axes([0.085, 0.1, 0.67, 0.82])
     line_styles = ["-", "--", ":", "-."]
-    families_seen = []
+    families, handles, labels = [], [], []
+    marks = []  # (cost, quality, text, on frontier)
     all_c = []
     for si, (sname, pts) in enumerate(series):
         front = frontier([(c, q) for c, q, _, _ in pts], higher)
@@ -298,33 +307,94 @@ def _plot(plt, model, series, qlabel, clabel, higher, ckey):
         for i, (c, q, lab, fam) in enumerate(pts):
             col, mk = FAMILY_STYLE.get(fam, ("#7f7f7f", "o"))
             on = i in fset
-            ax.scatter([c], [q], s=70 if on else 34, marker=mk, color=col,
-                       edgecolors="black" if on else "none", linewidths=1.2 if on else 0,
-                       alpha=1.0 if on else 0.75, zorder=3 if on else 2,
-                       label=FAMILY_NAME.get(fam, fam) if fam not in families_seen else None)
-            if fam not in families_seen:
-                families_seen.append(fam)
-            text = lab if len(series) == 1 else f"{lab} ({sname})"
-            ax.annotate(text, (c, q), textcoords="offset points", xytext=(5, 4 - 9 * (i % 2)),
-                        fontsize=7, color="black" if on else "#555555",
-                        fontweight="bold" if on else "normal")
+            ax.scatter([c], [q], s=80 if on else 32, marker=mk, color=col,
+                       edgecolors="black" if on else "none", linewidths=1.3 if on else 0,
+                       alpha=1.0 if on else 0.8, zorder=3 if on else 2)
+            if fam not in families:
+                families.append(fam)
+                handles.append(Line2D([], [], linestyle="none", marker=mk, color=col, markersize=6))
+                labels.append(FAMILY_NAME.get(fam, fam))
+            marks.append((c, q, lab if len(series) == 1 else f"{lab} ({sname})", on))
             all_c.append(c)
         fx = [pts[i][0] for i in front]
         fy = [pts[i][1] for i in front]
-        flabel = "Pareto frontier" + (f" ({sname})" if len(series) > 1 else "")
-        ax.plot(fx, fy, line_styles[si % len(line_styles)], color="black", linewidth=1.2,
-                zorder=1, label=flabel, drawstyle="steps-post")
-    if all_c and min(all_c) > 0 and max(all_c) / min(all_c) > 20:
+        ls = line_styles[si % len(line_styles)]
+        ax.plot(fx, fy, ls, color="black", linewidth=1.2, zorder=1, drawstyle="steps-post")
+        handles.append(Line2D([], [], linestyle=ls, color="black", marker="o", markersize=7,
+                              markerfacecolor="white", markeredgecolor="black", markeredgewidth=1.3))
+        labels.append("Pareto frontier" + (f" ({sname})" if len(series) > 1 else ""))
+    if all_c and min(all_c) > 0 and max(all_c) / min(all_c) > 8:
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(clabel)
     ax.set_ylabel(qlabel)
     what = "decode latency" if ckey == "latency" else "size"
     ax.set_title(f"{model}: quality vs {what}" +
                  (f" ({series[0][0]})" if len(series) == 1 and series[0][0] != "all" else ""))
     ax.grid(True, linewidth=0.4, alpha=0.5)
-    ax.legend(fontsize=8, loc="best", framealpha=0.85)
-    fig.tight_layout()
+    ax.margins(x=0.08, y=0.08)
+    ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+              borderaxespad=0.0, framealpha=0.9)
+    _place_labels(fig, ax, marks)
     return fig
+
+
+# Label positions tried around a point, in points: (dx, dy, horizontal, vertical alignment);
+# near the point first, then on rings farther out (drawn with a leader line).
+_OFFSETS = [(5, 3, "left", "bottom"), (5, -3, "left", "top"), (-5, 3, "right", "bottom"),
+            (-5, -3, "right", "top"), (0, 7, "center", "bottom"), (0, -7, "center", "top")]
+for _r in (14, 24, 36, 50):
+    _OFFSETS += [(_r, _r, "left", "bottom"), (_r, -_r, "left", "top"), (-_r, _r, "right", "bottom"),
+                 (-_r, -_r, "right", "top"), (0, _r + 4, "center", "bottom"),
+                 (0, -_r - 4, "center", "top"), (_r + 6, 0, "left", "center"),
+                 (-_r - 6, 0, "right", "center")]
+
+
+def _text_box(t, r):
+    """The box of an annotation's text alone (not its leader line)."""
+    from matplotlib.text import Text
+    t.update_positions(r)
+    return Text.get_window_extent(t, r)
+
+
+def _place_labels(fig, ax, marks):
+    """Label every point where the text overlaps no other label, no marker and stays inside the
+    axes (frontier points first); the first position when none is free."""
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    axbox = ax.get_window_extent(r)
+    pts = [ax.transData.transform((c, q)) for c, q, _, _ in marks]
+    # Markers as (box, 0) and placed labels as (box, 2): the second is the gap in pixels kept
+    # around them.
+    taken = [((x - 5, y - 5, x + 5, y + 5), 0) for x, y in pts]
+
+    def free(b):
+        if b.x0 < axbox.x0 or b.x1 > axbox.x1 or b.y0 < axbox.y0 or b.y1 > axbox.y1:
+            return False
+        return not any(b.x0 - g < x1 and x0 < b.x1 + g and b.y0 - g < y1 and y0 < b.y1 + g
+                       for (x0, y0, x1, y1), g in taken)
+    order = sorted(range(len(marks)), key=lambda i: not marks[i][3])
+    for i in order:
+        c, q, text, on = marks[i]
+        kw = dict(textcoords="offset points", fontsize=7, color="black" if on else "#444444",
+                  fontweight="bold" if on else "normal", zorder=4)
+        for k, (dx, dy, ha, va) in enumerate(_OFFSETS):
+            arrow = dict(arrowstyle="-", color="#888888", linewidth=0.6, shrinkA=0, shrinkB=4) \
+                if abs(dx) + abs(dy) > 12 else None
+            t = ax.annotate(text, (c, q), xytext=(dx, dy), ha=ha, va=va, arrowprops=arrow, **kw)
+            b = _text_box(t, r)
+            if free(b) or k == len(_OFFSETS) - 1:
+                if not free(b):
+                    t.remove()
+                    dx, dy, ha, va = _OFFSETS[0]
+                    t = ax.annotate(text, (c, q), xytext=(dx, dy), ha=ha, va=va, **kw)
+                    b = _text_box(t, r)
+                taken.append(((b.x0, b.y0, b.x1, b.y1), 2))
+                break
+            t.remove()
 
 
 def render(out_dir):

@@ -22,6 +22,10 @@ def slug(text):
     return s.lower() or "x"
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def atomic_write_text(path, text):
     """Write PATH via a temporary file in the same folder and rename it into place: readers (and a
     run killed half-way) see either the old file or the whole new one, never a partial file. The
@@ -30,6 +34,7 @@ def atomic_write_text(path, text):
     os.makedirs(d, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=d)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual mode
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()

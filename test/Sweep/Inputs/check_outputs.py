@@ -30,14 +30,17 @@ def files(out, n):
         assert sorted(r["evals"]) == sorted(names), (p, sorted(r["evals"]), names)
         for name, e in r["evals"].items():
             assert e["command"] and e["seconds"] >= 0, (p, name)
-    # The same quantized model gives the same perplexity compiled and on the reference executor.
+    # The same quantized model gives the same perplexity and the same task accuracy compiled and
+    # on the reference executor.
     by_method = {}
     for r in recs:
         for name, e in r["evals"].items():
-            if "ppl" in e["result"]:
-                by_method.setdefault((r["labels"]["method"], name), []).append(e["result"]["ppl"])
+            for k in ("ppl", "acc"):
+                if k in e["result"]:
+                    by_method.setdefault((r["labels"]["method"], name, k), []).append(e["result"][k])
+    assert by_method, "no ppl or acc results"
     for key, v in by_method.items():
-        assert max(v) - min(v) <= 1e-3 * min(v), (key, v)
+        assert len(v) > 1 and max(v) - min(v) <= 1e-3 * min(v), (key, v)
     plots = sorted(glob.glob(os.path.join(out, "pareto-*")))
     assert plots, "no plots"
     for f in plots:
@@ -71,7 +74,7 @@ def interrupt(tool, sweep_file, out, slow):
     while time.time() < deadline:
         log.seek(0)
         text = log.read()
-        if f"run " in text and slow in text.split("run ", 1)[1]:
+        if "run " in text and slow in text.split("run ", 1)[1]:
             break
         if p.poll() is not None:
             raise AssertionError("qcc-sweep ended before the slow point started:\n" + text)
