@@ -23,6 +23,10 @@
 #include "qcc_test_gemv_q4_k_4096.h"
 #include "qcc_test_gemv_q4_k_4096_o2.h"
 #include "qcc_test_gemv_w8a8_4096.h"
+#include "qcc_test_gemv_int4_g128_asym_4096_q8.h"
+#include "qcc_test_gemv_int4_g128_sym_4096_q8.h"
+#include "qcc_test_gemv_q4_0_4096_q8.h"
+#include "qcc_test_gemv_q4_k_4096_q8.h"
 
 #include "HalideBuffer.h"
 
@@ -158,7 +162,7 @@ int main(int argc, char **argv) {
   Weights q4 = ggml(qcc::GGMLType::Q4_0), q4k = ggml(qcc::GGMLType::Q4_K),
           q3k = ggml(qcc::GGMLType::Q3_K);
   Weights int4 = intGroups(4, 128, false), int3 = intGroups(3, 128, false),
-          int8 = intGroups(8, 0, true);
+          int8 = intGroups(8, 0, true), int4s = intGroups(4, 128, true);
 
   std::vector<uint8_t> flush(kFlushBytes, 1);
   const double stream = readBandwidth(5);
@@ -173,14 +177,18 @@ int main(int argc, char **argv) {
                {"q4_0 -O2", qcc_test_gemv_q4_0_4096_o2, &q4},
                {"q4_0", qcc_test_gemv_q4_0_4096, &q4},
                {"q4_K -O2", qcc_test_gemv_q4_k_4096_o2, &q4k},
+               {"q4_0 q8act", qcc_test_gemv_q4_0_4096_q8, &q4},
                {"q4_K", qcc_test_gemv_q4_k_4096, &q4k},
+               {"q4_K q8act", qcc_test_gemv_q4_k_4096_q8, &q4k},
                {"q3_K", qcc_test_gemv_q3_k_4096, &q3k},
                {"int4_g128_asym", qcc_test_gemv_int4_g128_asym_4096, &int4},
+               {"int4_g128a q8act", qcc_test_gemv_int4_g128_asym_4096_q8, &int4},
+               {"int4_g128s q8act", qcc_test_gemv_int4_g128_sym_4096_q8, &int4s},
                {"int3_g128_asym", qcc_test_gemv_int3_g128_asym_4096, &int3},
                {"w8a8 (int8_g0)", qcc_test_gemv_w8a8_4096, &int8}};
   for (auto &c : cases) {
     Result r = timeGemv(c.fn, c.weights->bytes, c.weights->rowBytes, flush, reps);
-    std::printf("%-15s 4096x4096 cold, %5.2f MB weights: median %.2f GB/s (%.0f%% of read bw), "
+    std::printf("%-17s 4096x4096 cold, %5.2f MB weights: median %.2f GB/s (%.0f%% of read bw), "
                 "best %.2f GB/s (%.0f%%)\n",
                 c.name, double(c.weights->bytes.size()) / 1e6, r.medianGBs,
                 100 * r.medianGBs / stream, r.bestGBs, 100 * r.bestGBs / stream);

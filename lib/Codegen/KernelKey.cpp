@@ -1,7 +1,9 @@
 //===- KernelKey.cpp - names and cache keys of the generated Halide kernels -===//
 #include "qcc/Codegen/KernelKey.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -42,6 +44,8 @@ std::vector<std::string> KernelKey::generatorParams() const {
     add("batch", batch);
     if (int8Activations)
       params.push_back("act_quant=int8_per_token");
+    else if (q8Activations)
+      params.push_back("act_quant=q8_block");
     break;
   case KernelOp::Embed:
     params.push_back("format=" + format);
@@ -78,7 +82,7 @@ std::string KernelKey::functionName() const {
   auto extent = [](int64_t v) { return v > 0 ? std::to_string(v) : std::string("d"); };
   switch (op) {
   case KernelOp::MatMul:
-    name += "_" + format + (int8Activations ? "_a8" : "") + "_r" + extent(rows) + "_c" +
+    name += "_" + format + (int8Activations ? "_a8" : q8Activations ? "_q8a" : "") + "_r" + extent(rows) + "_c" +
             extent(cols) + "_b" + extent(batch);
     break;
   case KernelOp::Embed:
@@ -151,6 +155,26 @@ matmulFormatName(GGMLType type, const std::optional<quantalgo::IntGroupFormat> &
   default:
     return std::nullopt;
   }
+}
+
+bool q8ActivationsSupported(const std::string &format, int64_t cols, int64_t batch,
+                            const std::string &target) {
+  // x86 CPUs only: the generator also builds for arm-64 (sdot), but that path is not yet run
+  // end to end (qemu) against the reference.
+  if (batch < 1 || batch > 8 || cols <= 0 || target.rfind("x86-64", 0) != 0 ||
+      target.find("cuda") != std::string::npos)
+    return false;
+  if (format == "q4_K")
+    return cols % 256 == 0;
+  if (format == "q4_0")
+    return cols % 128 == 0;
+  int group = 0, consumed = 0;
+  char sym[8] = {0};
+  if (std::sscanf(format.c_str(), "int4_g%d_%4[a-z]%n", &group, sym, &consumed) == 2 &&
+      consumed == int(format.size()) && group >= 32 && (group & (group - 1)) == 0 &&
+      (std::string(sym) == "sym" || std::string(sym) == "asym"))
+    return cols % std::max<int64_t>(group, 128) == 0;
+  return false;
 }
 
 std::string x86KernelTargetFromFlags(const std::string &flags) {

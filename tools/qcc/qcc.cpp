@@ -1,7 +1,7 @@
 //===- qcc.cpp - compile a qllm module into an evaluation executable --------===//
 //
 //   qcc model.mlir -O3 --target=x86-64|x86-64-avx2|x86-64-avx512|aarch64|cuda
-//       [--embed-weights] -o model
+//       [--act-quant=q8|none] [--embed-weights] -o model
 //   qcc model.mlir --target=... --list-kernels        the kernels the model needs
 //   qcc model.mlir --target=... --kernels-only        generate them into the kernel cache
 //
@@ -62,6 +62,13 @@ static cl::opt<OptLevel> optLevel(cl::desc("Optimization level"),
                                              clEnumVal(O2, "vectorised, parallel kernels"),
                                              clEnumVal(O3, "O2 + unrolling and the prefill GEMM")),
                                   cl::init(O3), cl::cat(cat));
+static cl::opt<std::string> actQuant(
+    "act-quant",
+    cl::desc("Decode GEMV activations: q8 = quantized to int8 per 32 columns with integer dot "
+             "products, as llama.cpp (q4_K, q4_0, int4 groups on CPU targets; default at "
+             "-O2/-O3), none = float, matching the reference executor to ~1e-6 (default at "
+             "-O0/-O1)"),
+    cl::value_desc("q8|none"), cl::cat(cat));
 static cl::opt<bool> embedWeights("embed-weights", cl::desc("Put the weights in the executable"),
                                   cl::cat(cat));
 static cl::opt<bool> listKernels("list-kernels", cl::desc("Print the kernels the model needs"),
@@ -102,6 +109,16 @@ static std::string findClang() {
   if (ErrorOr<std::string> p = sys::findProgramByName("clang-19"))
     return *p;
   return "/usr/lib/llvm-19/bin/clang";
+}
+
+/// Kernels with q8 activations (KernelKey::q8Activations) in this build.
+static int q8Kernels = 0;
+
+/// --act-quant, or its default for the -O level: q8 at -O2/-O3, none below.
+static bool q8Activations() {
+  if (actQuant.getNumOccurrences())
+    return actQuant == "q8";
+  return optLevel >= O2;
 }
 
 /// Runs `cmd` with its output in `log`; on failure prints what failed and the log's end.
@@ -199,6 +216,7 @@ static bool buildExecutable(LoadedModel &m, const std::vector<std::string> &arch
   ConvertQLlmToLLVMOptions passOptions;
   passOptions.target = target;
   passOptions.embedWeights = embedWeights;
+  passOptions.actQuant = q8Activations() ? "q8" : "none";
   pm.addPass(createConvertQLlmToLLVM(passOptions));
   if (mlir::failed(pm.run(mod)))
     return false; // diagnosed
@@ -287,8 +305,11 @@ static bool buildExecutable(LoadedModel &m, const std::vector<std::string> &arch
   }
   uint64_t size = 0;
   sys::fs::file_size(output, size);
-  errs() << formatv("qcc: wrote {0} ({1} bytes, --target={2} -O{3}{4})\n", output, size, target,
-                    int(optLevel.getValue()), embedWeights ? ", weights embedded" : "");
+  errs() << formatv("qcc: wrote {0} ({1} bytes, --target={2} -O{3}{4}{5})\n", output, size,
+                    target, int(optLevel.getValue()),
+                    q8Kernels ? formatv(", {0} decode GEMVs with q8 activations", q8Kernels).str()
+                              : std::string(),
+                    embedWeights ? ", weights embedded" : "");
   return true;
 }
 
@@ -299,6 +320,8 @@ int main(int argc, char **argv) {
   std::optional<std::string> htarget = halideTargetFor(target);
   if (!htarget)
     die("unknown --target '" + target + "' (x86-64, x86-64-avx2, x86-64-avx512, aarch64, cuda)");
+  if (actQuant.getNumOccurrences() && actQuant != "q8" && actQuant != "none")
+    die("unknown --act-quant '" + actQuant + "' (q8, none)");
   if (!listKernels && !kernelsOnly && output.empty())
     die("give -o FILE (or --list-kernels / --kernels-only)");
   if (!output.empty() && !listKernels && !kernelsOnly) {
@@ -317,9 +340,11 @@ int main(int argc, char **argv) {
   auto loaded = loadModel(input, /*withTokenizer=*/false);
   if (!loaded)
     die(toString(loaded.takeError()));
-  FailureOr<std::vector<KernelUse>> kernels = collectKernels(*loaded->module, *htarget);
+  FailureOr<std::vector<KernelUse>> kernels = collectKernels(*loaded->module, *htarget, q8Activations());
   if (mlir::failed(kernels))
     return 1; // the diagnostics name the ops
+  for (const KernelUse &k : *kernels)
+    q8Kernels += k.key.q8Activations ? 1 : 0;
   if (listKernels) {
     for (const KernelUse &k : *kernels)
       outs() << formatv("{0} x{1} {2}\n", k.key.functionName(), k.uses, k.key.cacheKey());

@@ -77,6 +77,51 @@ TEST(Generator, W8A8UsesArmDotProduct) {
   EXPECT_NE(readFile(dir / "k_w8.s").find("sdot"), std::string::npos);
 }
 
+// q8 activations (MatMulQ8Act.cpp): integer dot products, no gathers: pmaddubsw + pmaddwd on
+// x86 without AVX512-VNNI, vpdpbusd with Halide's avx512_sapphirerapids, sdot on arm.
+TEST(Generator, Q8ActUsesIntegerDotProducts) {
+  fs::path dir = freshDir("q8act");
+  const std::string avx512 = "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake-"
+                             "avx512_cannonlake";
+  struct {
+    std::string target, instruction;
+  } cases[] = {{avx512, "vpmaddubsw"},
+               {"x86-64-linux-sse41-avx-avx2-fma-f16c", "vpmaddubsw"},
+               {avx512 + "-avx512_sapphirerapids", "vpdpbusd"},
+               {"arm-64-linux-arm_dot_prod", "sdot"}};
+  for (const char *format : {"q4_K", "q4_0", "int4_g128_asym"})
+    for (const auto &c : cases) {
+      if (std::string(format) != "q4_K" && c.target != avx512)
+        continue; // the other formats: one target (generation takes seconds)
+      // Without the runtime, whose code is not under test.
+      ASSERT_EQ(generate(dir, "k_q8", "target=" + c.target + "-no_runtime format=" + format +
+                                          " rows=64 cols=512 batch=1 act_quant=q8_block "
+                                          "-e assembly"),
+                0)
+          << readFile(dir / "log.txt");
+      const std::string s = readFile(dir / "k_q8.s");
+      EXPECT_NE(s.find(c.instruction), std::string::npos) << format << " " << c.target;
+      EXPECT_EQ(s.find("gather"), std::string::npos) << format << " " << c.target;
+      if (c.instruction == "vpmaddubsw")
+        EXPECT_NE(s.find("vpmaddwd"), std::string::npos) << format << " " << c.target;
+    }
+}
+
+TEST(Generator, Q8ActRejectsWhatItCannotDo) {
+  fs::path dir = freshDir("q8bad");
+  const std::string q8 = "target=host act_quant=q8_block ";
+  EXPECT_NE(generate(dir, "k_bad", q8 + "format=q6_K batch=1"), 0);          // no q8 path
+  EXPECT_NE(generate(dir, "k_bad", q8 + "format=q4_K"), 0);                  // dynamic batch
+  EXPECT_NE(generate(dir, "k_bad", q8 + "format=q4_K batch=9"), 0);          // batch > 8
+  EXPECT_NE(generate(dir, "k_bad", q8 + "format=q4_0 batch=1 cols=96"), 0);  // not 128·k
+  EXPECT_NE(generate(dir, "k_bad", q8 + "format=int4_g16_sym batch=1"), 0);  // group < 32
+  EXPECT_NE(generate(dir, "k_bad", q8 + "format=int3_g128_sym batch=1"), 0); // not 4-bit
+  EXPECT_NE(generate(dir, "k_bad", "target=host-cuda-cuda_capability_86 act_quant=q8_block "
+                                   "format=q4_K batch=1"),
+            0);
+  EXPECT_NE(generate(dir, "k_bad", "target=host act_quant=q8 format=q4_K batch=1"), 0);
+}
+
 TEST(Generator, NewOpsGenerateForCuda) {
   fs::path dir = freshDir("cuda-ops");
   const std::string cuda = "target=host-cuda-cuda_capability_86 ";
@@ -146,6 +191,17 @@ TEST(KernelKey, NamesAndParams) {
   EXPECT_EQ(w8.cacheKey(), "qcc_matmul:format=int8_g0_sym:batch=1:act_quant=int8_per_token@host");
   EXPECT_EQ(w8.functionName(), "qcc_matmul_int8_g0_sym_a8_rd_cd_b1_host");
 
+  KernelKey q8 = k;
+  q8.batch = 1;
+  q8.cols = 4096;
+  q8.q8Activations = true;
+  EXPECT_EQ(q8.cacheKey(),
+            "qcc_matmul:format=q4_K:rows=4096:cols=4096:batch=1:act_quant=q8_block@"
+            "x86-64-linux-avx2");
+  EXPECT_EQ(q8.functionName(), "qcc_matmul_q4_K_q8a_r4096_c4096_b1_x86_64_linux_avx2");
+  q8.q8Activations = false;
+  EXPECT_EQ(q8.functionName(), "qcc_matmul_q4_K_r4096_c4096_b1_x86_64_linux_avx2");
+
   KernelKey emb;
   emb.op = KernelOp::Embed;
   emb.format = "q6_K";
@@ -172,6 +228,28 @@ TEST(KernelKey, NamesAndParams) {
   KernelKey add;
   add.op = KernelOp::Add;
   EXPECT_EQ(add.functionName(), "qcc_add_host");
+}
+
+TEST(KernelKey, Q8ActivationsSupported) {
+  const std::string x86 = "x86-64-linux-avx2";
+  EXPECT_TRUE(q8ActivationsSupported("q4_K", 4096, 1, x86));
+  EXPECT_TRUE(q8ActivationsSupported("q4_K", 14336, 8, x86));
+  EXPECT_FALSE(q8ActivationsSupported("q4_K", 4096 + 128, 1, x86)); // whole super-blocks
+  EXPECT_FALSE(q8ActivationsSupported("q4_K", 4096, 0, x86));       // prefill
+  EXPECT_FALSE(q8ActivationsSupported("q4_K", 4096, 9, x86));
+  EXPECT_TRUE(q8ActivationsSupported("q4_0", 384, 1, x86));
+  EXPECT_FALSE(q8ActivationsSupported("q4_0", 96, 1, x86));
+  EXPECT_TRUE(q8ActivationsSupported("int4_g128_sym", 4096, 1, x86));
+  EXPECT_TRUE(q8ActivationsSupported("int4_g32_asym", 128, 1, x86));
+  EXPECT_TRUE(q8ActivationsSupported("int4_g256_asym", 512, 1, x86));
+  EXPECT_FALSE(q8ActivationsSupported("int4_g256_asym", 384, 1, x86));
+  EXPECT_FALSE(q8ActivationsSupported("int4_g16_sym", 4096, 1, x86));
+  EXPECT_FALSE(q8ActivationsSupported("int4_g0_sym", 4096, 1, x86));
+  EXPECT_FALSE(q8ActivationsSupported("int4_g128_symx", 4096, 1, x86));
+  EXPECT_FALSE(q8ActivationsSupported("q6_K", 4096, 1, x86));
+  EXPECT_FALSE(q8ActivationsSupported("f16", 4096, 1, x86));
+  EXPECT_FALSE(q8ActivationsSupported("q4_K", 4096, 1, "arm-64-linux-arm_dot_prod"));
+  EXPECT_FALSE(q8ActivationsSupported("q4_K", 4096, 1, "x86-64-linux-cuda-cuda_capability_86"));
 }
 
 TEST(KernelKey, FormatNames) {

@@ -5,7 +5,9 @@
 // (lib/Codegen/Kernels), one generator per op family:
 //   qcc_matmul    y[n, rows] = x[n, cols] · W[rows, cols]ᵀ, W read as stored.
 //                 params: format (ggml name or int<b>_g<G>_<sym|asym>), rows, cols, batch,
-//                 act_quant (only when set: int8_per_token = W8A8, format int8_g0_sym)
+//                 act_quant (only when set: int8_per_token = W8A8, format int8_g0_sym;
+//                 q8_block = decode GEMVs of q4_K/q4_0/int4 groups with the activations
+//                 quantized to int8 per 32 columns, q8ActivationsSupported)
 //   qcc_embed     y[n, cols] = table[tokens[i], :] dequantized; params: format, cols
 //   qcc_rms_norm  params: dim
 //   qcc_swiglu    no params
@@ -52,6 +54,9 @@ struct KernelKey {
   int64_t rows = 0, cols = 0, batch = 0;
   /// MatMul only: quantize the activations per token to int8 (W8A8; format int8_g0_sym).
   bool int8Activations = false;
+  /// MatMul decode kernels only: act_quant=q8_block (activations quantized to int8 per block
+  /// of 32 columns, integer dot products; q8ActivationsSupported must hold).
+  bool q8Activations = false;
   /// Rope only.
   RopeKernelStyle ropeStyle = RopeKernelStyle::Interleaved;
   bool ropeFreqFactors = false;
@@ -73,7 +78,7 @@ struct KernelKey {
   std::string cacheKey() const;
   /// A C identifier unique per cacheKey(): "qcc_matmul_q4_0_r4096_c4096_b1_" followed by a
   /// sanitized target ("x86_64_linux_avx2"); "d" stands for a dynamic extent. W8A8 matmuls
-  /// insert "a8_" after the format, ropes are "qcc_rope_interleaved[_ff]_", embeddings
+  /// insert "a8_" after the format, q8-activation matmuls "q8a_", ropes are "qcc_rope_interleaved[_ff]_", embeddings
   /// "qcc_embed_<format>_c<cols>_".
   std::string functionName() const;
   /// The qcc-kernel-gen command line emitting `<outDir>/<functionName()>.a` and `.h`, for
@@ -101,6 +106,13 @@ std::vector<std::string> runtimeCommand(const std::string &generatorPath,
 /// set; std::nullopt when the generator does not implement that format yet.
 std::optional<std::string> matmulFormatName(GGMLType type,
                                             const std::optional<quantalgo::IntGroupFormat> &intFormat);
+
+/// Whether qcc_matmul has an act_quant=q8_block kernel for this format (a matmulFormatName),
+/// row length, batch and Halide target: q4_K (cols a multiple of 256), q4_0 (of 128) and
+/// int4_g<G>_<sym|asym> (G a power of two >= 32, cols a multiple of max(G, 128)); a fixed
+/// batch of 1..8; x86-64 targets (not CUDA; not aarch64 yet).
+bool q8ActivationsSupported(const std::string &format, int64_t cols, int64_t batch,
+                            const std::string &target);
 
 /// The Halide target string for this machine, to use instead of Halide's "host". On x86-64 Linux
 /// it is built from the /proc/cpuinfo flags (e.g. "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-

@@ -45,7 +45,10 @@ def ConvertQLlmToLLVM : Pass<"convert-qllm-to-llvm", "::mlir::ModuleOp"> {
     Option<"target", "target", "std::string", /*default=*/"\"x86-64\"",
            "qcc target: x86-64, x86-64-avx2, x86-64-avx512, aarch64 or cuda">,
     Option<"embedWeights", "embed-weights", "bool", /*default=*/"false",
-           "Offsets into an embedded weight blob instead of the weight file">
+           "Offsets into an embedded weight blob instead of the weight file">,
+    Option<"actQuant", "act-quant", "std::string", /*default=*/"\"none\"",
+           "Decode GEMV activations: none (float) or q8 (int8 per 32 columns, integer dot "
+           "products, for the formats that have such a kernel; KernelKey::q8Activations)">
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }

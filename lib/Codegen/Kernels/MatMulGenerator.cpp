@@ -12,9 +12,12 @@
 //   rows, cols, batch   0 = dynamic (taken from the buffers); > 0 = fixed, the extents are then
 //             asserted on entry and Halide can fully unroll/specialise the block loops.
 //   row_tile  rows per parallel task on CPUs / per thread block on GPUs.
-//   act_quant "none" (default) or "int8_per_token": W8A8 (format int8_g0_sym only), the
+//   act_quant "none" (default), "int8_per_token": W8A8 (format int8_g0_sym only), the
 //             activations are quantized per token like rt::fakeQuantizeInt8PerRow and the dot
-//             products run in int8 × int8 → int32 (MatMulW8A8.cpp).
+//             products run in int8 × int8 → int32 (MatMulW8A8.cpp); or "q8_block": decode
+//             GEMVs (fixed batch 1..8, CPU targets) of q4_K, q4_0 and int4 groups with the
+//             activations quantized to int8 per block of 32 columns and integer dot products
+//             (MatMulQ8Act.cpp).
 //   opt       0..3 (default 3), the CPU schedule's -O level (OptLevel.h; below).
 //   prefill_gemm  true (default): the dynamic-batch O3 kernel switches to the prefill GEMM
 //             from 32 tokens on (below); false keeps the GEMV-style schedule (prefill-bench).
@@ -49,6 +52,7 @@
 // GPU schedule (first cut): one thread per output (r, i), the per-lane sums in registers.
 //
 //===----------------------------------------------------------------------===//
+#include "MatMulQ8Act.h"
 #include "MatMulW8A8.h"
 #include "OptLevel.h"
 #include "WeightDecoders.h"
@@ -96,6 +100,28 @@ public:
     Expr nCols = cols > 0 ? Expr(int(cols)) : x.dim(0).extent();
     Var j("j"), r("r"), i("i");
 
+    if (std::string(act_quant) == "q8_block") {
+      std::unique_ptr<Q8Layout> layout = makeQ8Layout(format);
+      if (!layout)
+        fail("act_quant=q8_block supports formats q4_K, q4_0 and int4_g<G>_<sym|asym> (G a "
+             "power of two >= 32), got " + std::string(format));
+      if (batch < 1 || batch > 8)
+        fail("act_quant=q8_block needs a fixed batch of 1..8 (decode), got batch=" +
+             std::to_string(int(batch)));
+      if (get_target().has_gpu_feature())
+        fail("act_quant=q8_block has no GPU schedule (target " + get_target().to_string() + ")");
+      if (cols < 0 || cols % layout->colMultiple() != 0)
+        fail("act_quant=q8_block with format " + std::string(format) + " needs cols a " +
+             "multiple of " + std::to_string(layout->colMultiple()) + ", got " +
+             std::to_string(int(cols)));
+      Q8ActOptions opts;
+      opts.rowTile = row_tile;
+      opts.batch = batch;
+      opts.opt = checkedOptLevel(opt, "qcc_matmul");
+      defineMatMulQ8Act(x, w, y, *layout, nCols, r, i, get_target(), opts);
+      setShapes(layout->rowBytes(nCols), r, i);
+      return;
+    }
     if (std::string(act_quant) != "none") {
       std::string f = format;
       if (std::string(act_quant) != "int8_per_token" || (f != "int8_g0_sym"))

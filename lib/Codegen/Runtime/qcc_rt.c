@@ -624,13 +624,30 @@ void qcc_rt_embed(qcc_ctx *c, void *fn, int64_t weight, const int32_t *tokens, f
   finish(c, "embed", ((fn3_t)fn)(&tb, &wb, &yb), bufs, 3, 2);
 }
 
+/* QCC_DECODE_MATMULS=1 in the environment (accuracy checks): a matmul of n > 1 tokens runs
+ * as n calls of its decode kernel, one token each, so that ppl and logits see the decode
+ * kernels' arithmetic (qcc --act-quant=q8: int8 activations) on every token. */
+static int decode_matmuls(void) {
+  static int v = -1;
+  if (v < 0) {
+    const char *e = getenv("QCC_DECODE_MATMULS");
+    v = e && *e && strcmp(e, "0") != 0;
+  }
+  return v;
+}
+
 void qcc_rt_matmul(qcc_ctx *c, void *decode_fn, void *prefill_fn, int64_t weight, const float *x,
                    float *y, int64_t rows, int64_t cols) {
   halide_buffer_t xb, wb, yb, *bufs[3] = {&xb, &wb, &yb};
   halide_dimension_t xd[2], wd[2], yd[2];
-  const int64_t n = c->B * c->T;
+  int64_t n = c->B * c->T, t, steps = 1;
   void *fn = (n == 1 && decode_fn) ? decode_fn : prefill_fn;
   int64_t wrows;
+  if (n > 1 && decode_fn && decode_matmuls()) {
+    fn = decode_fn;
+    steps = n;
+    n = 1;
+  }
   if (!entry_ok(c, "matmul", fn, x, y) || !weight_view(c, "matmul", weight, cols, &wb, wd, &wrows))
     return;
   if (wrows != rows) {
@@ -638,14 +655,16 @@ void qcc_rt_matmul(qcc_ctx *c, void *decode_fn, void *prefill_fn, int64_t weight
              (long long)wrows, (long long)cols, (long long)rows);
     return;
   }
-  dim(&xd[0], 0, cols, 1);
-  dim(&xd[1], 0, n, cols);
-  view(&xb, xd, 2, x, F32);
-  dim(&yd[0], 0, rows, 1);
-  dim(&yd[1], 0, n, rows);
-  view(&yb, yd, 2, y, F32);
-  prepare(c, bufs, 2);
-  finish(c, "matmul", ((fn3_t)fn)(&xb, &wb, &yb), bufs, 3, 2);
+  for (t = 0; t < steps && !c->failed; ++t) {
+    dim(&xd[0], 0, cols, 1);
+    dim(&xd[1], 0, n, cols);
+    view(&xb, xd, 2, x + t * cols, F32);
+    dim(&yd[0], 0, rows, 1);
+    dim(&yd[1], 0, n, rows);
+    view(&yb, yd, 2, y + t * rows, F32);
+    prepare(c, bufs, 2);
+    finish(c, "matmul", ((fn3_t)fn)(&xb, &wb, &yb), bufs, 3, 2);
+  }
 }
 
 const float *qcc_rt_weight_f32(qcc_ctx *c, int64_t weight) {

@@ -31,7 +31,8 @@ static int64_t lastDim(Value v) {
   return t.getDimSize(t.getRank() - 1);
 }
 
-FailureOr<SmallVector<KernelKey, 2>> kernelsOf(Operation *opPtr, const std::string &target) {
+FailureOr<SmallVector<KernelKey, 2>> kernelsOf(Operation *opPtr, const std::string &target,
+                                               bool q8Activations) {
   Operation &op = *opPtr;
   SmallVector<KernelKey, 2> keys;
   KernelKey k;
@@ -47,8 +48,11 @@ FailureOr<SmallVector<KernelKey, 2>> kernelsOf(Operation *opPtr, const std::stri
     k.cols = w.getShape().back();
     k.int8Activations = lin.getActQuant().has_value();
     k.batch = 1; // decode
+    k.q8Activations = q8Activations && !k.int8Activations &&
+                      codegen::q8ActivationsSupported(k.format, k.cols, k.batch, target);
     keys.push_back(k);
-    k.batch = 0; // prefill
+    k.batch = 0; // prefill (float activations)
+    k.q8Activations = false;
     keys.push_back(k);
   } else if (auto e = dyn_cast<EmbedOp>(op)) {
     WeightType w = cast<WeightType>(e.getTable().getType());
@@ -86,7 +90,8 @@ FailureOr<SmallVector<KernelKey, 2>> kernelsOf(Operation *opPtr, const std::stri
   return keys;
 }
 
-FailureOr<std::vector<KernelUse>> collectKernels(ModuleOp module, const std::string &target) {
+FailureOr<std::vector<KernelUse>> collectKernels(ModuleOp module, const std::string &target,
+                                                 bool q8Activations) {
   auto fn = module.lookupSymbol<func::FuncOp>("forward");
   if (!fn || fn.getBody().empty())
     return module.emitError("module has no func.func @forward");
@@ -94,7 +99,7 @@ FailureOr<std::vector<KernelUse>> collectKernels(ModuleOp module, const std::str
   llvm::StringMap<size_t> index;
   bool failed = false;
   for (Operation &op : fn.getBody().front()) {
-    FailureOr<SmallVector<KernelKey, 2>> keys = kernelsOf(&op, target);
+    FailureOr<SmallVector<KernelKey, 2>> keys = kernelsOf(&op, target, q8Activations);
     if (mlir::failed(keys)) {
       failed = true;
       continue;

@@ -221,6 +221,11 @@ void ConvertQLlmToLLVMPass::runOnOperation() {
                                           "aarch64, cuda)";
     return signalPassFailure();
   }
+  if (actQuant != "none" && actQuant != "q8") {
+    module.emitError("unknown act-quant '") << actQuant << "' (none, q8)";
+    return signalPassFailure();
+  }
+  const bool q8 = actQuant == "q8";
   auto fn = module.lookupSymbol<func::FuncOp>("forward");
   auto config = module->getAttrOfType<ModelConfigAttr>("qllm.config");
   auto wf = module->getAttrOfType<WeightFileAttr>(QLlmDialect::kWeightsAttrName);
@@ -363,7 +368,7 @@ void ConvertQLlmToLLVMPass::runOnOperation() {
   for (Operation &op : body) {
     if (isa<WeightOp, func::ReturnOp>(op))
       continue;
-    FailureOr<SmallVector<codegen::KernelKey, 2>> keys = kernelsOf(&op, *htarget);
+    FailureOr<SmallVector<codegen::KernelKey, 2>> keys = kernelsOf(&op, *htarget, q8);
     if (failed(keys))
       return signalPassFailure();
     Location loc = op.getLoc();

@@ -28,16 +28,20 @@ struct KernelUse {
 };
 
 /// The kernels one op of @forward needs, for `target`: a linear its decode kernel (batch 1)
-/// then its prefill kernel (dynamic batch); qllm.weight and func.return none. An op with no
-/// lowering or a weight format with no kernel gets a diagnostic and the result is failure.
-mlir::FailureOr<llvm::SmallVector<codegen::KernelKey, 2>> kernelsOf(mlir::Operation *op,
-                                                                   const std::string &target);
+/// then its prefill kernel (dynamic batch); qllm.weight and func.return none. With
+/// `q8Activations`, a decode kernel whose format has one (codegen::q8ActivationsSupported) and
+/// whose linear is not W8A8 quantizes its activations to int8 per 32 columns
+/// (KernelKey::q8Activations; qcc --act-quant). An op with no lowering or a weight format with
+/// no kernel gets a diagnostic and the result is failure.
+mlir::FailureOr<llvm::SmallVector<codegen::KernelKey, 2>>
+kernelsOf(mlir::Operation *op, const std::string &target, bool q8Activations = false);
 
 /// The distinct kernels of `module`'s @forward for `target` (a Halide target string), in order
 /// of first use. An op whose weight format has no kernel gets a diagnostic naming the op and the
 /// format, and the result is failure.
 mlir::FailureOr<std::vector<KernelUse>> collectKernels(mlir::ModuleOp module,
-                                                      const std::string &target);
+                                                      const std::string &target,
+                                                      bool q8Activations = false);
 
 } // namespace qcc
 

@@ -1,0 +1,407 @@
+//===- MatMulQ8Act.cpp - qcc_matmul act_quant=q8_block ---------------------===//
+//
+// Decode GEMVs of 4-bit formats as integer dot products, as llama.cpp does (ggml's vec_dot
+// of q4_0 × q8_0, q4_K × q8_K):
+//
+// 1. Once per call, the activations of each token are quantized per block of 32 columns like
+//    ggml's quantize_row_q8_0: dx = max|x| / 127, q = round_half_even(x · (dx ? 1/dx : 0)),
+//    x̂ = dx · q. Block 32 (not q8_K's 256) because every format here has scales per 32 columns
+//    or coarser (q4_K sub-blocks, q4_0 blocks, int4 groups), so a finer activation scale costs
+//    only its float multiply per lane and step and has the smaller rounding error (an outlier
+//    column spoils 32 columns, not 256).
+// 2. The codes are arranged in the weight's byte order (xq(p, h, s): the activation that
+//    meets half h (low / high nibble) of code byte p of step s) and, per lane (4 code bytes of
+//    one half), dxl = the lane's block scale and xs = dxl · Σ q over the lane's columns.
+// 3. Per row and step (64 code bytes = 128 columns), 16 lanes: the integer sum
+//       isum(j, h) = Σ_{t<4} code(4j + t, h) · q(4j + t, h)
+//    (u8 nibbles × i8 codes → i32: one vpdpbusd per half with AVX512-VNNI (Halide's
+//    avx512_sapphirerapids), else pmaddwd on widened bytes; sdot with arm_dot_prod), then
+//       acc(j) += float(isum) · (a · dxl) + o · xs
+//    with w = a · code + o the lane's weight scale and offset (q4_K: d·sc, −dmin·m; q4_0: d,
+//    −8d; int4 groups: s, −s·z). The offset term uses the quantized activations' sums (Σ q·dx,
+//    as ggml's bsums), not the float sums of x: then the result is exactly Σ w · x̂, whose error
+//    Σ w · (x̂ − x) involves the centred weights, smaller than with the uncentred a · code
+//    (codes are 0..15, the offset removes their mean).
+// 4. y = the fixed pairwise sum of the 16 lanes.
+//
+// So y equals Σ_k w_k · x̂_k (w the exact dequantized weights) up to float summation order:
+// unittests/Codegen checks it against a scalar model to ~1e-6 (relative to Σ|w·x̂|).
+//
+// Schedule (CPU, O ≥ 1): the quantization and arrangement once per call (compute_root,
+// vectorised); rows in parallel tiles; per row, the lanes' float sums in one vector, the
+// step's integer sums in a second Func computed per step (the 4-wide sum an atomic vectorised
+// reduction, the pattern Halide turns into dot-product instructions); the batch (≤ 8)
+// unrolled inside the row. O0: Halide's defaults (scalar), except the per-call Funcs.
+//
+//===----------------------------------------------------------------------===//
+#include "MatMulQ8Act.h"
+
+#include "WeightDecoders.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+
+using namespace Halide;
+
+namespace qcc::kernels {
+namespace {
+
+Expr f32(Expr e) { return cast<float>(e); }
+using Reader = std::function<Expr(Expr)>;
+using ParamReader = std::function<Expr(Expr, int)>;
+
+/// Set per generated kernel: convert halves with the F16C instructions (vcvtph2ps).
+thread_local bool useF16C = false;
+
+Expr halfAt(const Reader &w, Expr off) {
+  if (useF16C) {
+    Expr u = cast<uint16_t>(w(off)) | (cast<uint16_t>(w(off + 1)) << 8);
+    return cast<float>(reinterpret<float16_t>(u));
+  }
+  return halfToFloat(w(off), w(off + 1));
+}
+
+/// q4_K: 144-byte blocks of 256 values (d, dmin, scales[12] @4, qs[128] @16); two steps per
+/// block: step s covers qs[64·(s%2) ..] = chunks c = 2·(s%2) and +1; byte p's low nibble is
+/// column 64c + p%32 (sub-block 2c), its high nibble column 64c + 32 + p%32 (sub-block 2c+1).
+/// Table: entry 8·block + sub-block: d · sc, −dmin · m.
+class Q4_KLayout : public Q8Layout {
+public:
+  int colMultiple() const override { return 256; }
+  Expr rowBytes(Expr cols) const override { return cols / 256 * 144; }
+  bool sharedHalves() const override { return false; }
+  Expr codeByte(Expr s, Expr p, Expr) const override {
+    return 144 * (s / 2) + 16 + 64 * (s % 2) + p;
+  }
+  Expr column(Expr s, Expr h, Expr p) const override {
+    return 128 * s + 64 * (p / 32) + 32 * h + p % 32;
+  }
+  int halfParams() const override { return 2; }
+  Expr paramBlocks(Expr cols) const override { return cols / 256; }
+  Expr halfParamByte(Expr b, int k, Expr) const override { return 144 * b + 2 * k; }
+  Expr tableSize(Expr cols) const override { return cols / 32; }
+  int tableVector() const override { return 8; }
+  void tableEntry(Expr e, Expr, const Reader &w, const ParamReader &P, Expr &a,
+                  Expr &o) const override {
+    // ggml's get_scale_min_k4 for sub-block sb of the 12 scale bytes S at 4, written so that
+    // every byte index is sb + constant (dense loads when vectorised over sb): S[sb − 4] for
+    // sb >= 4 is read as byte sb of the block (d/dmin bytes for sb < 4, unused there).
+    Expr base = 144 * (e / 8), sb = e % 8;
+    Expr sA = w(base + 4 + sb), sB = w(base + 8 + sb), sC = w(base + sb);
+    Expr scLo = sA & 63, mnLo = sB & 63;
+    Expr scHi = (sB & 15) | ((sC >> 6) << 4);
+    Expr mnHi = (sB >> 4) | ((sA >> 6) << 4);
+    Expr sc = f32(select(sb < 4, scLo, scHi)), mn = f32(select(sb < 4, mnLo, mnHi));
+    a = P(e / 8, 0) * sc;
+    o = -(P(e / 8, 1) * mn);
+  }
+  std::vector<Expr> laneEntries(Expr s, int h) const override {
+    Expr e = 8 * (s / 2) + 4 * (s % 2) + h;
+    return {e, e + 2};
+  }
+};
+
+/// q4_0: 18-byte blocks of 32 values (d, qs[16] @2); a step is 4 blocks; byte p belongs to
+/// block p/16, its low nibble is column p%16, its high nibble column 16 + p%16 of that block.
+/// Table: entry per block: d, −8d.
+class Q4_0Layout : public Q8Layout {
+public:
+  int colMultiple() const override { return 128; }
+  Expr rowBytes(Expr cols) const override { return cols / 32 * 18; }
+  bool sharedHalves() const override { return true; }
+  Expr codeByte(Expr s, Expr p, Expr) const override {
+    return 18 * (4 * s + p / 16) + 2 + p % 16;
+  }
+  Expr column(Expr s, Expr h, Expr p) const override {
+    return 128 * s + 32 * (p / 16) + 16 * h + p % 16;
+  }
+  int halfParams() const override { return 1; }
+  Expr paramBlocks(Expr cols) const override { return cols / 32; }
+  Expr halfParamByte(Expr b, int, Expr) const override { return 18 * b; }
+  Expr tableSize(Expr cols) const override { return cols / 32; }
+  void tableEntry(Expr e, Expr, const Reader &, const ParamReader &P, Expr &a,
+                  Expr &o) const override {
+    a = P(e, 0);
+    o = -8.0f * a;
+  }
+  float offsetFactor() const override { return -8.0f; }
+  std::vector<Expr> laneEntries(Expr s, int) const override {
+    return {4 * s, 4 * s + 1, 4 * s + 2, 4 * s + 3};
+  }
+};
+
+/// qcc's int4 groups (IntGroupDecoder.cpp): params (f16 scale [, f16 zero]) of every group
+/// first, then the codes, two per byte, low nibble first: byte p of step s holds columns
+/// 128s + 2p (low) and + 1 (high). Groups of G >= 128 columns hold whole steps; smaller ones
+/// (32, 64) are 128/G per step. Table: entry per group: s, −s·z (symmetric: z = 8).
+class Int4Layout : public Q8Layout {
+public:
+  Int4Layout(int group, bool symmetric) : group_(group), symmetric_(symmetric) {}
+  int colMultiple() const override { return std::max(group_, 128); }
+  Expr rowBytes(Expr cols) const override { return cols / group_ * paramBytes() + cols / 2; }
+  bool sharedHalves() const override { return true; }
+  Expr codeByte(Expr s, Expr p, Expr cols) const override {
+    return cols / group_ * paramBytes() + 64 * s + p;
+  }
+  Expr column(Expr s, Expr h, Expr p) const override { return 128 * s + 2 * p + h; }
+  int halfParams() const override { return symmetric_ ? 1 : 2; }
+  Expr paramBlocks(Expr cols) const override { return cols / group_; }
+  Expr halfParamByte(Expr b, int k, Expr) const override { return b * paramBytes() + 2 * k; }
+  Expr tableSize(Expr cols) const override { return cols / group_; }
+  void tableEntry(Expr e, Expr, const Reader &, const ParamReader &P, Expr &a,
+                  Expr &o) const override {
+    a = P(e, 0);
+    o = symmetric_ ? -8.0f * a : -(a * P(e, 1));
+  }
+  float offsetFactor() const override { return symmetric_ ? -8.0f : 0.0f; }
+  std::vector<Expr> laneEntries(Expr s, int) const override {
+    if (group_ >= 128)
+      return {s / (group_ / 128)};
+    std::vector<Expr> e;
+    for (int g = 0; g < 128 / group_; ++g)
+      e.push_back(s * (128 / group_) + g);
+    return e;
+  }
+
+private:
+  int paramBytes() const { return symmetric_ ? 2 : 4; }
+  int group_;
+  bool symmetric_;
+};
+
+} // namespace
+
+std::unique_ptr<Q8Layout> makeQ8Layout(const std::string &format) {
+  std::string f = format;
+  std::transform(f.begin(), f.end(), f.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (f == "q4_k")
+    return std::make_unique<Q4_KLayout>();
+  if (f == "q4_0")
+    return std::make_unique<Q4_0Layout>();
+  int group = 0, consumed = 0;
+  char sym[8] = {0};
+  if (std::sscanf(f.c_str(), "int4_g%d_%4[a-z]%n", &group, sym, &consumed) == 2 &&
+      consumed == int(f.size()) && group >= 32 && (group & (group - 1)) == 0 &&
+      (std::string(sym) == "sym" || std::string(sym) == "asym"))
+    return std::make_unique<Int4Layout>(group, std::string(sym) == "sym");
+  return nullptr;
+}
+
+void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var r, Var i,
+                       const Target &target, const Q8ActOptions &options) {
+  Var blk("blk"), p("p"), h("h"), s("s"), j("j"), e("e"), q("q");
+  const bool x86 = target.arch == Target::X86;
+  // x86 without AVX512-VNNI: pmaddubsw (u8 × i8 pairs → i16, exact: |2 · 15 · 127| < 2^15)
+  // then pmaddwd (i16 pairs → i32). Elsewhere one 4-wide reduction (vpdpbusd, sdot).
+  useF16C = x86 && target.has_feature(Target::F16C);
+  const bool pairs = x86 && target.has_feature(Target::SSE41) &&
+                     !target.has_feature(Target::AVX512_SapphireRapids);
+
+  // 1. Per token and block of 32 columns: the scale and its inverse (quantize_row_q8_0).
+  RDom r32(0, 32, "r32");
+  Func amax("q8_amax");
+  amax(blk, i) = 0.0f;
+  amax(blk, i) = max(amax(blk, i), abs(x(32 * blk + r32, i)));
+  Func dx("q8_dx"), inv("q8_inv");
+  dx(blk, i) = amax(blk, i) / 127.0f;
+  inv(blk, i) = select(dx(blk, i) != 0.0f, 1.0f / dx(blk, i), 0.0f);
+
+  // 2. The codes in the weight's byte order, and per lane its block scale and Σ x̂.
+  Func xq("q8_x");
+  {
+    Expr c = L.column(s, h, p);
+    Expr v = round(x(c, i) * inv(c / 32, i));
+    xq(p, h, s, i) = cast<int8_t>(clamp(v, -127.0f, 127.0f));
+  }
+  RDom r4(0, 4, "r4");
+  Func qsum("q8_lane_qsum");
+  qsum(j, h, s, i) = 0;
+  qsum(j, h, s, i) += cast<int32_t>(xq(4 * j + r4, h, s, i));
+  Func dxl("q8_lane_dx"), xs("q8_lane_xsum");
+  dxl(j, h, s, i) = dx(L.column(s, h, 4 * j) / 32, i);
+  // Scaled by the layout's offset factor when it folds the offsets (see below).
+  const float xsScale = L.offsetFactor() != 0.0f ? L.offsetFactor() : 1.0f;
+  if (L.sharedHalves())
+    xs(j, s, i) = (xsScale * dxl(j, 0, s, i)) * cast<float>(qsum(j, 0, s, i) + qsum(j, 1, s, i));
+  else
+    xs(j, h, s, i) = (xsScale * dxl(j, h, s, i)) * cast<float>(qsum(j, h, s, i));
+  // An int16 1 that Halide cannot fold away (pmaddwd's second operand).
+  Func one("q8_one");
+  one(q) = cast<int16_t>(1);
+
+  // 3. Per row: the f16 parameters (vectorised over blocks), then the table of weight scales
+  // and offsets.
+  Var pb("pb");
+  Func par("q8_params");
+  {
+    std::vector<Expr> ps;
+    for (int k = 0; k < L.halfParams(); ++k)
+      ps.push_back(halfAt([&](Expr b) { return w(b, r); }, L.halfParamByte(pb, k, cols)));
+    if (ps.size() == 1)
+      par(pb, r) = ps[0];
+    else
+      par(pb, r) = Tuple(ps);
+  }
+  auto P = [&](Expr b, int k) -> Expr {
+    if (L.halfParams() == 1)
+      return par(b, r);
+    return par(b, r)[k];
+  };
+  const float factor = L.offsetFactor();
+  Func tab("q8_table");
+  {
+    Expr a, o;
+    L.tableEntry(e, cols, [&](Expr b) { return w(b, r); }, P, a, o);
+    if (factor != 0.0f)
+      tab(e, r) = a;
+    else
+      tab(e, r) = Tuple(a, o);
+  }
+  auto tabA = [&](Expr ee) -> Expr {
+    if (factor != 0.0f)
+      return tab(ee, r);
+    return tab(ee, r)[0];
+  };
+  auto tabO = [&](Expr ee) -> Expr {
+    if (factor != 0.0f)
+      return Expr();
+    return tab(ee, r)[1];
+  };
+
+  // 4. Per row and step: the lanes' integer sums, then their float contribution.
+  auto nib = [&](Expr s_, Expr pp, Expr half) {
+    Expr b = w(L.codeByte(s_, pp, cols), r);
+    return select(half == 0, b & 15, b >> 4);
+  };
+  auto prod = [&](Expr s_, Expr pp, Expr half, Type t) {
+    Expr n = nib(s_, pp, half);
+    if (!x86)
+      n = cast<int8_t>(n);
+    return cast(t, n) * cast(t, xq(pp, half, s_, i));
+  };
+  const bool shared = L.sharedHalves();
+  Func p16("q8_p16"), isum("q8_isum");
+  if (pairs) {
+    // p16(q, h): code pair q (bytes 2q, 2q+1) of half h; shared halves sum both into h = 0.
+    RDom rp(0, 2, 0, shared ? 2 : 1, "rp");
+    Expr half = shared ? Expr(rp.y) : Expr(h);
+    p16(q, h, s, r, i) = cast<int16_t>(0);
+    p16(q, h, s, r, i) = saturating_add(p16(q, h, s, r, i), prod(s, 2 * q + rp.x, half, Int(16)));
+    RDom r2(0, 2, "r2");
+    isum(j, h, s, r, i) = 0;
+    isum(j, h, s, r, i) += cast<int32_t>(p16(2 * j + r2, h, s, r, i)) *
+                           cast<int32_t>(one(2 * j + r2));
+  } else {
+    RDom rt(0, 4, 0, shared ? 2 : 1, "rt");
+    Expr half = shared ? Expr(rt.y) : Expr(h);
+    isum(j, h, s, r, i) = 0;
+    isum(j, h, s, r, i) += prod(s, 4 * j + rt.x, half, Int(32));
+  }
+  RDom rs(0, cols / 128, "rs");
+  Func acc("q8_acc");
+  acc(j, r, i) = 0.0f;
+  {
+    Expr term;
+    for (int half = 0; half < (shared ? 1 : 2); ++half) {
+      // The lane's scale and offset: its group's table entry (scalar loads, blended).
+      std::vector<Expr> entries = L.laneEntries(rs, half);
+      const int n = int(entries.size()), per = 16 / n;
+      Expr a = tabA(entries[0]), o = tabO(entries[0]);
+      for (int g = 1; g < n; ++g) {
+        a = select(j >= g * per, tabA(entries[g]), a);
+        if (o.defined())
+          o = select(j >= g * per, tabO(entries[g]), o);
+      }
+      Expr xsum = shared ? xs(j, rs, i) : xs(j, half, rs, i);
+      Expr isumF = f32(isum(j, half, rs, r, i));
+      // o = c · a: a · (isum · dx + c · Σx̂), c · Σx̂ precomputed per call.
+      Expr t = o.defined() ? isumF * (a * dxl(j, half, rs, i)) + o * xsum
+                           : a * (isumF * dxl(j, half, rs, i) + xsum);
+      term = term.defined() ? term + t : t;
+    }
+    acc(j, r, i) += term;
+  }
+  std::vector<Expr> level;
+  for (int l = 0; l < 16; ++l)
+    level.push_back(acc(l, r, i));
+  while (level.size() > 1) {
+    std::vector<Expr> next;
+    for (size_t m = 0; m + 1 < level.size(); m += 2)
+      next.push_back(level[m] + level[m + 1]);
+    level.swap(next);
+  }
+  y(r, i) = level[0];
+
+  // Schedule.
+  const OptLevel o = options.opt;
+  amax.compute_root();
+  xq.compute_root();
+  qsum.compute_root();
+  dxl.compute_root();
+  xs.compute_root();
+  one.compute_root();
+  Var ro("ro"), ri("ri");
+  y.split(r, ro, ri, options.rowTile, TailStrategy::GuardWithIf).reorder(i, ri, ro);
+  par.compute_at(y, ri);
+  tab.compute_at(y, ri);
+  if (!o.vectorize())
+    return;
+  amax.update().atomic().vectorize(r32);
+  {
+    Var po("po"), pi("pi");
+    xq.split(p, po, pi, 16).vectorize(pi).unroll(h);
+  }
+  qsum.vectorize(j).unroll(h);
+  qsum.update().reorder(r4, j, h).atomic().vectorize(r4).vectorize(j).unroll(h);
+  dxl.vectorize(j).unroll(h);
+  if (shared)
+    xs.vectorize(j);
+  else
+    xs.vectorize(j).unroll(h);
+  one.vectorize(q, 16);
+  tab.vectorize(e, L.tableVector(), TailStrategy::GuardWithIf);
+  par.vectorize(pb, 16, TailStrategy::GuardWithIf);
+  if (o.parallel()) {
+    xq.parallel(s);
+    qsum.parallel(s);
+  }
+
+  const bool unrollBatch = o.unroll();
+  if (unrollBatch)
+    y.unroll(i);
+  if (o.parallel())
+    y.parallel(ro);
+  acc.compute_at(y, ri).vectorize(j);
+  acc.update().reorder(j, i, rs).vectorize(j);
+  if (unrollBatch)
+    acc.update().unroll(i);
+  isum.compute_at(acc, rs).vectorize(j).unroll(h);
+  const std::vector<RVar> rv = isum.rvars(0);
+  if (pairs) {
+    isum.update().reorder(rv[0], j, h, i).atomic().vectorize(rv[0]).vectorize(j).unroll(h);
+    p16.compute_at(acc, rs).vectorize(q).unroll(h);
+    const std::vector<RVar> pv = p16.rvars(0);
+    p16.update()
+        .reorder(pv[0], q, pv[1], h, i)
+        .atomic(/*override_associativity_test=*/true) // saturating_add: never saturates here
+        .vectorize(pv[0])
+        .vectorize(q)
+        .unroll(pv[1])
+        .unroll(h);
+    if (unrollBatch)
+      p16.update().unroll(i);
+  } else {
+    isum.update()
+        .reorder(rv[0], j, rv[1], h, i)
+        .atomic()
+        .vectorize(rv[0])
+        .vectorize(j)
+        .unroll(rv[1])
+        .unroll(h);
+  }
+  if (unrollBatch)
+    isum.update().unroll(i);
+}
+
+} // namespace qcc::kernels

@@ -1,0 +1,83 @@
+//===- MatMulQ8Act.h - 4-bit weights × q8 activations as int8 dot products -===//
+//
+// The act_quant=q8_block variant of qcc_matmul (decode GEMVs, a small fixed batch): the
+// activations of the call are quantized once to int8 per block of 32 columns (llama.cpp's
+// q8_0: d = max|x| / 127, q = round(x / d)), arranged in the weight's byte order, and the 4-bit
+// codes are multiplied with them as integer dot products. See MatMulQ8Act.cpp.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QCC_LIB_CODEGEN_KERNELS_MATMULQ8ACT_H
+#define QCC_LIB_CODEGEN_KERNELS_MATMULQ8ACT_H
+
+#include "OptLevel.h"
+
+#include "Halide.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace qcc::kernels {
+
+/// How the q8 kernel walks one stored row of a 4-bit format: steps of 64 code bytes (128
+/// columns); code byte p of a step holds a low and a high nibble (half h = 0 / 1); 16 lanes of
+/// 4 consecutive code bytes each. Every lane's values of one half share one weight scale and
+/// offset (w = a · code + o) and one activation block of 32 columns.
+class Q8Layout {
+public:
+  virtual ~Q8Layout() = default;
+  /// cols must be a multiple of this (a multiple of 128).
+  virtual int colMultiple() const = 0;
+  virtual Halide::Expr rowBytes(Halide::Expr cols) const = 0;
+  /// Both halves of a lane share scale, offset and activation block (one integer sum per lane).
+  virtual bool sharedHalves() const = 0;
+  /// Row byte of code byte p (0..63) of step s.
+  virtual Halide::Expr codeByte(Halide::Expr s, Halide::Expr p, Halide::Expr cols) const = 0;
+  /// Column of half h of code byte p of step s.
+  virtual Halide::Expr column(Halide::Expr s, Halide::Expr h, Halide::Expr p) const = 0;
+  /// The row's f16 parameters: `halfParams()` per parameter block, `paramBlocks(cols)` blocks;
+  /// parameter k of block b is the half at row byte halfParamByte(b, k). They are converted
+  /// once per row, vectorised over blocks.
+  virtual int halfParams() const = 0;
+  virtual Halide::Expr paramBlocks(Halide::Expr cols) const = 0;
+  virtual Halide::Expr halfParamByte(Halide::Expr b, int k, Halide::Expr cols) const = 0;
+  /// The row's weight scales and offsets, as a table computed once per row: entry e of
+  /// tableSize(cols) has scale a and offset o (w = a · code + o for its values); Float(32).
+  /// P(b, k) is parameter k of block b.
+  virtual Halide::Expr tableSize(Halide::Expr cols) const = 0;
+  virtual void tableEntry(Halide::Expr e, Halide::Expr cols,
+                          const std::function<Halide::Expr(Halide::Expr)> &w,
+                          const std::function<Halide::Expr(Halide::Expr, int)> &P,
+                          Halide::Expr &a, Halide::Expr &o) const = 0;
+  /// c when every offset is c · its scale (o = c · a: q4_0, symmetric int4), else 0: the
+  /// kernel then folds c · Σ x̂ into the activations' per-lane data.
+  virtual float offsetFactor() const { return 0.0f; }
+  /// Lanes per table-entry vectorisation (entries that share per-block loads).
+  virtual int tableVector() const { return 16; }
+  /// The table entries of half h at step s, one per equal group of lanes (group g: lanes
+  /// g·16/n .. (g+1)·16/n − 1 for n entries).
+  virtual std::vector<Halide::Expr> laneEntries(Halide::Expr s, int h) const = 0;
+};
+
+/// The layout of a format with a q8 path ("q4_K", "q4_0", "int4_g<G>_<sym|asym>" with G a
+/// power of two >= 32); null for the others.
+std::unique_ptr<Q8Layout> makeQ8Layout(const std::string &format);
+
+struct Q8ActOptions {
+  int rowTile = 16;
+  /// The fixed batch (1..8): tokens unrolled inside the row loop.
+  int batch = 1;
+  OptLevel opt;
+};
+
+/// Defines and schedules y(r, i) = Σ_k W(r, k) · x̂(k, i), x̂ the q8 fake quantization of x
+/// (per token, per block of 32 columns), computed with integer dot products per lane and one
+/// float scale per lane and step. x(k, i) float activations, w(byte, r) the stored rows.
+void defineMatMulQ8Act(Halide::Func x, Halide::Func w, Halide::Func y, const Q8Layout &layout,
+                       Halide::Expr cols, Halide::Var r, Halide::Var i,
+                       const Halide::Target &target, const Q8ActOptions &options);
+
+} // namespace qcc::kernels
+
+#endif // QCC_LIB_CODEGEN_KERNELS_MATMULQ8ACT_H

@@ -1,0 +1,198 @@
+//===- Q8ActTest.cpp - qcc_matmul act_quant=q8_block against a scalar model ===//
+//
+// The q8 kernels (lib/Codegen/Kernels/MatMulQ8Act.cpp) quantize the activations per token and
+// block of 32 columns (d = max|x| / 127, q = round_half_even(x · (d ? 1/d : 0)), x̂ = d · q) and
+// compute Σ_k w_k · x̂_k with integer dot products. The model here does the same quantization
+// in scalar C++ and the sum in double over the exactly dequantized weights (rt::dequantizeAll);
+// every output must agree to 1e-6 of Σ_k |w_k · x̂_k| (float rounding of the per-lane scaling
+// and the lane sums). The float kernel's result (no activation quantization) differs from the
+// model by ~1e-3 of that, so a kernel that skipped or misplaced the quantization fails.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelTestUtil.h"
+
+#include "qcc_test_gemv_int4_g128_asym_4096_q8.h"
+#include "qcc_test_gemv_int4_g128_sym_4096_q8.h"
+#include "qcc_test_gemv_q4_0_4096_q8.h"
+#include "qcc_test_gemv_q4_k_4096_q8.h"
+#include "qcc_test_matmul_int4_g128_asym_q8.h"
+#include "qcc_test_matmul_int4_g128_sym_q8.h"
+#include "qcc_test_matmul_int4_g128_sym_q8_b3.h"
+#include "qcc_test_matmul_int4_g256_asym_q8.h"
+#include "qcc_test_matmul_int4_g32_asym_q8.h"
+#include "qcc_test_matmul_int4_g64_sym_q8.h"
+#include "qcc_test_matmul_q4_0_q8.h"
+#include "qcc_test_matmul_q4_0_q8_o1.h"
+#include "qcc_test_matmul_q4_k.h"
+#include "qcc_test_matmul_q4_k_q8.h"
+#include "qcc_test_matmul_q4_k_q8_b3.h"
+#include "qcc_test_matmul_q4_k_q8_o0.h"
+
+#include "HalideBuffer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+using namespace qcc;
+using namespace qcc::kerneltest;
+using Halide::Runtime::Buffer;
+
+namespace {
+
+/// ggml's quantize_row_q8_0 per block of 32 (round half to even, as the kernel's round()),
+/// returned dequantized: x̂ = d · q.
+std::vector<float> fakeQuantQ8Blocks(const std::vector<float> &x, int64_t cols, int64_t n) {
+  std::vector<float> out(x.size());
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t b = 0; b < cols; b += 32) {
+      const float *v = &x[size_t(t * cols + b)];
+      float amax = 0;
+      for (int k = 0; k < 32; ++k)
+        amax = std::max(amax, std::fabs(v[k]));
+      const float d = amax / 127.0f;
+      const float id = d != 0.0f ? 1.0f / d : 0.0f;
+      for (int k = 0; k < 32; ++k) {
+        float q = std::nearbyint(v[k] * id);
+        q = std::min(127.0f, std::max(-127.0f, q));
+        out[size_t(t * cols + b + k)] = d * q;
+      }
+    }
+  return out;
+}
+
+/// Runs `fn` on rows × cols weights of `c` and n tokens and compares every output with the
+/// model, to `rel` of Σ|w · x̂| per output. Returns the largest error relative to that sum.
+double checkQ8(const Case &c, int64_t rows, int64_t cols, int64_t n, unsigned seed,
+               std::vector<float> x = {}, double rel = 1e-6) {
+  QuantWeight q = quantize(c, rows, cols, seed);
+  if (x.empty())
+    x = gaussian(size_t(n * cols), seed + 1);
+  std::vector<float> xq = fakeQuantQ8Blocks(x, cols, n);
+  std::vector<float> w = rt::dequantizeAll(q.view);
+  std::vector<float> got(size_t(n * rows), -1.0f);
+  Buffer<float> xb(x.data(), int(cols), int(n));
+  Buffer<uint8_t> wb(q.bytes.data(), int(q.view.rowBytes), int(rows));
+  Buffer<float> yb(got.data(), int(rows), int(n));
+  EXPECT_EQ(c.fn(xb, wb, yb), 0) << c.name;
+  double worst = 0;
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t r = 0; r < rows; ++r) {
+      double sum = 0, mag = 0;
+      for (int64_t k = 0; k < cols; ++k) {
+        const double p = double(w[size_t(r * cols + k)]) * double(xq[size_t(t * cols + k)]);
+        sum += p;
+        mag += std::fabs(p);
+      }
+      const double err = std::fabs(double(got[size_t(t * rows + r)]) - sum);
+      const double e = mag > 0 ? err / mag : err;
+      if (!(e <= worst)) // NaN too
+        worst = e;
+      if (!(err <= rel * mag + 1e-30)) {
+        ADD_FAILURE() << c.name << " rows=" << rows << " cols=" << cols << " n=" << n
+                      << ": output (" << t << ", " << r << ") = " << got[size_t(t * rows + r)]
+                      << ", model " << sum << " (Σ|w·x̂| " << mag << ")";
+        return worst;
+      }
+    }
+  return worst;
+}
+
+Case q8Case(const char *name, MatMulFn fn, GGMLType type,
+            std::optional<quantalgo::IntGroupFormat> f = std::nullopt) {
+  return {name, fn, type, f};
+}
+
+} // namespace
+
+TEST(Q8Act, MatchesScalarModel) {
+  const Case q4k = q8Case("q4_K", qcc_test_matmul_q4_k_q8, GGMLType::Q4_K);
+  const Case q40 = q8Case("q4_0", qcc_test_matmul_q4_0_q8, GGMLType::Q4_0);
+  const Case i4a = q8Case("int4_g128_asym", qcc_test_matmul_int4_g128_asym_q8, GGMLType::I8,
+                          intFormat(4, 128, false));
+  const Case i4s = q8Case("int4_g128_sym", qcc_test_matmul_int4_g128_sym_q8, GGMLType::I8,
+                          intFormat(4, 128, true));
+  for (const Case &c : {q4k, q40, i4a, i4s}) {
+    const double worst = checkQ8(c, 37, 512, 1, 11); // rows: not a multiple of the 16-row tile
+    std::printf("%s: worst |kernel - model| / sum|w*xq| = %.2g\n", c.name.c_str(), worst);
+    checkQ8(c, 16, 1536, 1, 12);
+    checkQ8(c, 1, 256, 1, 13);
+  }
+  checkQ8(q40, 20, 384, 1, 14); // 3 steps of 4 blocks
+  checkQ8(i4s, 9, 384, 1, 15);
+  checkQ8(q8Case("int4_g32_asym", qcc_test_matmul_int4_g32_asym_q8, GGMLType::I8,
+                 intFormat(4, 32, false)),
+          23, 640, 1, 16);
+  checkQ8(q8Case("int4_g64_sym", qcc_test_matmul_int4_g64_sym_q8, GGMLType::I8,
+                 intFormat(4, 64, true)),
+          23, 384, 1, 17);
+  checkQ8(q8Case("int4_g256_asym", qcc_test_matmul_int4_g256_asym_q8, GGMLType::I8,
+                 intFormat(4, 256, false)),
+          23, 768, 1, 18);
+}
+
+TEST(Q8Act, SmallBatchAndLowerOptLevels) {
+  checkQ8(q8Case("q4_K b3", qcc_test_matmul_q4_k_q8_b3, GGMLType::Q4_K), 21, 512, 3, 21);
+  checkQ8(q8Case("int4_g128_sym b3", qcc_test_matmul_int4_g128_sym_q8_b3, GGMLType::I8,
+                 intFormat(4, 128, true)),
+          21, 512, 3, 22);
+  checkQ8(q8Case("q4_K -O0", qcc_test_matmul_q4_k_q8_o0, GGMLType::Q4_K), 19, 512, 1, 23);
+  checkQ8(q8Case("q4_0 -O1 b2", qcc_test_matmul_q4_0_q8_o1, GGMLType::Q4_0), 19, 512, 2, 24);
+}
+
+TEST(Q8Act, Gemv4096) {
+  checkQ8(q8Case("q4_K 4096", qcc_test_gemv_q4_k_4096_q8, GGMLType::Q4_K), 4096, 4096, 1, 31);
+  checkQ8(q8Case("q4_0 4096", qcc_test_gemv_q4_0_4096_q8, GGMLType::Q4_0), 4096, 4096, 1, 32);
+  checkQ8(q8Case("int4a 4096", qcc_test_gemv_int4_g128_asym_4096_q8, GGMLType::I8,
+                 intFormat(4, 128, false)),
+          4096, 4096, 1, 33);
+  checkQ8(q8Case("int4s 4096", qcc_test_gemv_int4_g128_sym_4096_q8, GGMLType::I8,
+                 intFormat(4, 128, true)),
+          4096, 4096, 1, 34);
+}
+
+// Zero blocks (d = 0: every code 0), an outlier that flattens its block, tiny values.
+TEST(Q8Act, ZeroBlocksAndOutliers) {
+  const int64_t cols = 512;
+  std::vector<float> x = gaussian(size_t(2 * cols), 41);
+  for (int k = 0; k < 32; ++k)
+    x[size_t(64 + k)] = 0.0f; // token 0, block 2
+  x[100] = 300.0f;            // token 0, block 3
+  for (int k = 0; k < 32; ++k)
+    x[size_t(cols + 32 * 5 + k)] *= 1e-30f; // token 1, block 5 (subnormal products)
+  for (int b = 0; b < 2; ++b) {
+    std::vector<float> xt(x.begin() + b * cols, x.begin() + (b + 1) * cols);
+    checkQ8(q8Case("q4_K", qcc_test_matmul_q4_k_q8, GGMLType::Q4_K), 17, cols, 1, 42, xt);
+    checkQ8(q8Case("int4_g128_asym", qcc_test_matmul_int4_g128_asym_q8, GGMLType::I8,
+                   intFormat(4, 128, false)),
+            17, cols, 1, 43, xt);
+  }
+}
+
+// The model's bound is tight enough to see activation quantization: the float kernel (same
+// weights, x not quantized) is far outside it.
+TEST(Q8Act, ModelDetectsUnquantizedActivations) {
+  const Case floatKernel = q8Case("q4_K float", qcc_test_matmul_q4_k, GGMLType::Q4_K);
+  double worst = 0;
+  {
+    ::testing::ScopedTrace trace(__FILE__, __LINE__, "expected to fail the model's bound");
+    QuantWeight q = quantize(floatKernel, 8, 512, 51);
+    std::vector<float> x = gaussian(512, 52);
+    std::vector<float> xq = fakeQuantQ8Blocks(x, 512, 1);
+    std::vector<float> w = rt::dequantizeAll(q.view);
+    std::vector<float> got(8);
+    Buffer<float> xb(x.data(), 512, 1);
+    Buffer<uint8_t> wb(q.bytes.data(), int(q.view.rowBytes), 8);
+    Buffer<float> yb(got.data(), 8, 1);
+    ASSERT_EQ(floatKernel.fn(xb, wb, yb), 0);
+    for (int r = 0; r < 8; ++r) {
+      double sum = 0, mag = 0;
+      for (int k = 0; k < 512; ++k) {
+        sum += double(w[size_t(r * 512 + k)]) * xq[size_t(k)];
+        mag += std::fabs(double(w[size_t(r * 512 + k)]) * xq[size_t(k)]);
+      }
+      worst = std::max(worst, std::fabs(got[size_t(r)] - sum) / mag);
+    }
+  }
+  EXPECT_GT(worst, 1e-4);
+}
