@@ -255,6 +255,7 @@ class Runner:
             cmd = [self.tools["qcc"], mlir, f"-O{t['opt']}", f"--target={t['target']}", "-o", exe]
             if t["embed_weights"]:
                 cmd.append("--embed-weights")
+            cmd += t.get("args", [])
             if self.kernel_cache:
                 cmd += ["--kernel-cache", self.kernel_cache]
             _, secs = run_cmd("compile", cmd, self.timeout)

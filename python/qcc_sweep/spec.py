@@ -258,18 +258,23 @@ def _method(ctx, key, v, calib):
 def _target(ctx, key, v):
     if isinstance(v, str):
         v = {"target": v}
-    _keys(ctx, key, v, ["target", "opt", "embed_weights", "label"])
+    _keys(ctx, key, v, ["target", "opt", "embed_weights", "args", "label"])
     t = _str(ctx, f"{key}.target", v.get("target"))
     if t not in TARGETS:
         raise ctx.err(f"{key}.target", f"unknown target '{t}' (known: {', '.join(TARGETS)})")
     if t == "reference":
-        for k in ("opt", "embed_weights"):
+        for k in ("opt", "embed_weights", "args"):
             if k in v:
                 raise ctx.err(f"{key}.{k}", "not for target reference (qcc-run, nothing compiled)")
         r = {"target": "reference"}
     else:
         r = {"target": t, "opt": _int(ctx, f"{key}.opt", v.get("opt", 3), 0, 3),
              "embed_weights": _bool(ctx, f"{key}.embed_weights", v.get("embed_weights", False))}
+        args = v.get("args", [])
+        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+            raise ctx.err(f"{key}.args", "expected a list of strings (extra qcc arguments)")
+        if args:  # only when given: the ids of targets without args stay as they were
+            r["args"] = args
     if v.get("label") is not None:
         r["label"] = _str(ctx, f"{key}.label", v["label"])
     return r
@@ -280,7 +285,8 @@ def target_label(t):
         return t["label"]
     if t["target"] == "reference":
         return "reference"
-    return f"{t['target']} -O{t['opt']}" + (" embed" if t["embed_weights"] else "")
+    return f"{t['target']} -O{t['opt']}" + (" embed" if t["embed_weights"] else "") + \
+        "".join(" " + a for a in t.get("args", []))
 
 
 def _evals(ctx, key, lst):
@@ -465,7 +471,8 @@ def method_slug(method):
 def target_slug(target):
     if target["target"] == "reference":
         return "ref"
-    return f"{target['target']}-O{target['opt']}" + ("-emb" if target["embed_weights"] else "")
+    return f"{target['target']}-O{target['opt']}" + ("-emb" if target["embed_weights"] else "") + \
+        "".join("-" + a.lstrip("-").replace("=", "-") for a in target.get("args", []))
 
 
 def make_point(model, method, target, evals, threads):

@@ -102,6 +102,11 @@ class IdTest(unittest.TestCase):
         d = copy(DOC)
         d["targets"] = [{"target": "x86-64", "opt": 2}]
         self.assertNotIn(ids(d)[0], base)
+        d["targets"] = [{"target": "x86-64", "args": ["--act-quant=none"]}]
+        self.assertNotIn(ids(d)[0], base)
+        self.assertTrue(ids(d)[0].startswith("m-q4_k_m-x86-64-o3-act-quant-none-"), ids(d)[0])
+        d["targets"] = [{"target": "x86-64", "args": []}]
+        self.assertEqual(ids(d)[0], base[0])
 
     def test_shared_keys(self):
         pts = parse(DOC).points
