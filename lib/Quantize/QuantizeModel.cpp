@@ -221,6 +221,12 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
   report.method = opts.method;
   report.budget = opts.budget;
   report.foldOnly = opts.foldOnly;
+  // The integer formats the dialect accepts (qllm.int_group's verifier): refused here, before any
+  // work, rather than in a module that could not be read back.
+  if (!opts.method.empty() && opts.format.groupSize != 0 &&
+      (opts.format.groupSize < 16 || !llvm::isPowerOf2_64(opts.format.groupSize)))
+    return fail("group size must be 0 (per output channel) or a power of two >= 16, got " +
+                Twine(opts.format.groupSize));
 
   // The output GGUF carries the tokenizer: copied key by key from the module's tokenizer GGUF, or
   // written from the loaded vocabulary. Both are checked here, before any quantization work, so

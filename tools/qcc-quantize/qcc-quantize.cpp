@@ -122,8 +122,8 @@ int main(int argc, char **argv) {
     die("unknown --method '" + method + "' (rtn, gptq, awq, smoothquant)");
   if (!method.empty() && (bits < 2 || bits > 8))
     die("--bits " + Twine(bits) + " is out of range (2..8)");
-  if (!method.empty() && group < 0)
-    die("--group must be 0 (per channel) or positive");
+  if (!method.empty() && group != 0 && (group < 16 || !isPowerOf2_64(group)))
+    die("--group must be 0 (per channel) or a power of two >= 16, got " + Twine(group));
   if ((method == "gptq" || method == "awq" || method == "smoothquant") && calib.empty())
     die("--method " + method + " needs --calib FILE");
   if (imatrix && calib.empty())
