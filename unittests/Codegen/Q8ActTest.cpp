@@ -27,6 +27,7 @@
 #include "qcc_test_matmul_q4_k_q8.h"
 #include "qcc_test_matmul_q4_k_q8_b3.h"
 #include "qcc_test_matmul_q4_k_q8_o0.h"
+#include "qcc_test_matmul_q6_k_q8.h"
 
 #include "HalideBuffer.h"
 
@@ -119,6 +120,12 @@ TEST(Q8Act, MatchesScalarModel) {
     checkQ8(c, 1, 256, 1, 13);
   }
   checkQ8(q40, 20, 384, 1, 14); // 3 steps of 4 blocks
+  {
+    const Case q6k = q8Case("q6_K", qcc_test_matmul_q6_k_q8, GGMLType::Q6_K);
+    const double worst = checkQ8(q6k, 37, 512, 1, 19);
+    std::printf("q6_K: worst |kernel - model| / sum|w*xq| = %.2g\n", worst);
+    checkQ8(q6k, 5, 1536, 1, 20);
+  }
   checkQ8(i4s, 9, 384, 1, 15);
   checkQ8(q8Case("int4_g32_asym", qcc_test_matmul_int4_g32_asym_q8, GGMLType::I8,
                  intFormat(4, 32, false)),

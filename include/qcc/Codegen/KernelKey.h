@@ -6,7 +6,7 @@
 //   qcc_matmul    y[n, rows] = x[n, cols] · W[rows, cols]ᵀ, W read as stored.
 //                 params: format (ggml name or int<b>_g<G>_<sym|asym>), rows, cols, batch,
 //                 act_quant (only when set: int8_per_token = W8A8, format int8_g0_sym;
-//                 q8_block = decode GEMVs of q4_K/q4_0/int4 groups with the activations
+//                 q8_block = decode GEMVs of q4_K/q4_0/int4 groups (q6_K: generator only) with the activations
 //                 quantized to int8 per 32 columns, q8ActivationsSupported)
 //   qcc_embed     y[n, cols] = table[tokens[i], :] dequantized; params: format, cols
 //   qcc_rms_norm  params: dim

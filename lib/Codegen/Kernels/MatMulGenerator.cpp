@@ -15,7 +15,7 @@
 //   act_quant "none" (default), "int8_per_token": W8A8 (format int8_g0_sym only), the
 //             activations are quantized per token like rt::fakeQuantizeInt8PerRow and the dot
 //             products run in int8 × int8 → int32 (MatMulW8A8.cpp); or "q8_block": decode
-//             GEMVs (fixed batch 1..8, CPU targets) of q4_K, q4_0 and int4 groups with the
+//             GEMVs (fixed batch 1..8, CPU targets) of q4_K, q6_K, q4_0 and int4 groups with the
 //             activations quantized to int8 per block of 32 columns and integer dot products
 //             (MatMulQ8Act.cpp).
 //   opt       0..3 (default 3), the CPU schedule's -O level (OptLevel.h; below).
@@ -103,7 +103,7 @@ public:
     if (std::string(act_quant) == "q8_block") {
       std::unique_ptr<Q8Layout> layout = makeQ8Layout(format);
       if (!layout)
-        fail("act_quant=q8_block supports formats q4_K, q4_0 and int4_g<G>_<sym|asym> (G a "
+        fail("act_quant=q8_block supports formats q4_K, q6_K, q4_0 and int4_g<G>_<sym|asym> (G a "
              "power of two >= 32), got " + std::string(format));
       if (batch < 1 || batch > 8)
         fail("act_quant=q8_block needs a fixed batch of 1..8 (decode), got batch=" +

@@ -102,6 +102,43 @@ public:
   }
 };
 
+/// q6_K: 210-byte blocks of 256 values (ql[128], qh[64] @128, scales int8[16] @192, d @208);
+/// two steps per block, step s = half hf = s%2 of block s/2: ql[64hf + p] holds the low 4 bits
+/// of column 128hf + p (low nibble) and 128hf + 64 + p (high nibble); their 2 high bits are in
+/// qh[32hf + p%32] at shift 2·(p/32) (+4 for the high nibble) (ggml's dequantize_row_q6_K).
+/// Codes are 0..63 (pmaddubsw pairs: 2·63·127 < 2^15). Table: entry per 16 columns: d · sc,
+/// offset −32 · d · sc.
+class Q6_KLayout : public Q8Layout {
+public:
+  int colMultiple() const override { return 256; }
+  Expr rowBytes(Expr cols) const override { return cols / 256 * 210; }
+  bool sharedHalves() const override { return false; }
+  Expr codeByte(Expr s, Expr p, Expr) const override { return 210 * (s / 2) + 64 * (s % 2) + p; }
+  Expr code(Expr s, Expr p, Expr h, Expr cols, const Reader &w) const override {
+    Expr ql = w(codeByte(s, p, cols));
+    Expr qh = w(210 * (s / 2) + 128 + 32 * (s % 2) + p % 32);
+    // Constant shifts per half of the step (x86 has no per-lane byte shifts).
+    Expr high = select(p < 32, qh >> cast<uint8_t>(4 * h), qh >> cast<uint8_t>(4 * h + 2)) & 3;
+    Expr low = select(h == 0, ql & 15, ql >> 4);
+    return low | (high << 4);
+  }
+  Expr column(Expr s, Expr h, Expr p) const override { return 128 * s + 64 * h + p; }
+  int halfParams() const override { return 1; }
+  Expr paramBlocks(Expr cols) const override { return cols / 256; }
+  Expr halfParamByte(Expr b, int, Expr) const override { return 210 * b + 208; }
+  Expr tableSize(Expr cols) const override { return cols / 16; }
+  void tableEntry(Expr e, Expr, const Reader &w, const ParamReader &P, Expr &a,
+                  Expr &o) const override {
+    a = P(e / 16, 0) * f32(cast<int8_t>(w(210 * (e / 16) + 192 + e % 16)));
+    o = -32.0f * a;
+  }
+  float offsetFactor() const override { return -32.0f; }
+  std::vector<Expr> laneEntries(Expr s, int h) const override {
+    Expr e = 16 * (s / 2) + 8 * (s % 2) + 4 * h;
+    return {e, e + 1, e + 2, e + 3};
+  }
+};
+
 /// q4_0: 18-byte blocks of 32 values (d, qs[16] @2); a step is 4 blocks; byte p belongs to
 /// block p/16, its low nibble is column p%16, its high nibble column 16 + p%16 of that block.
 /// Table: entry per block: d, −8d.
@@ -179,6 +216,8 @@ std::unique_ptr<Q8Layout> makeQ8Layout(const std::string &format) {
     return std::make_unique<Q4_KLayout>();
   if (f == "q4_0")
     return std::make_unique<Q4_0Layout>();
+  if (f == "q6_k")
+    return std::make_unique<Q6_KLayout>();
   int group = 0, consumed = 0;
   char sym[8] = {0};
   if (std::sscanf(f.c_str(), "int4_g%d_%4[a-z]%n", &group, sym, &consumed) == 2 &&
@@ -192,7 +231,8 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
                        const Target &target, const Q8ActOptions &options) {
   Var blk("blk"), p("p"), h("h"), s("s"), j("j"), e("e"), q("q");
   const bool x86 = target.arch == Target::X86;
-  // x86 without AVX512-VNNI: pmaddubsw (u8 × i8 pairs → i16, exact: |2 · 15 · 127| < 2^15)
+  // x86 without AVX512-VNNI: pmaddubsw (u8 × i8 pairs → i16, exact: |2 · 63 · 127| < 2^15;
+  // shared halves add two pairs of 4-bit codes: 4 · 15 · 127)
   // then pmaddwd (i16 pairs → i32). Elsewhere one 4-wide reduction (vpdpbusd, sdot).
   useF16C = x86 && target.has_feature(Target::F16C);
   const bool pairs = x86 && target.has_feature(Target::SSE41) &&
@@ -271,8 +311,7 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
 
   // 4. Per row and step: the lanes' integer sums, then their float contribution.
   auto nib = [&](Expr s_, Expr pp, Expr half) {
-    Expr b = w(L.codeByte(s_, pp, cols), r);
-    return select(half == 0, b & 15, b >> 4);
+    return L.code(s_, pp, half, cols, [&](Expr b) { return w(b, r); });
   };
   auto prod = [&](Expr s_, Expr pp, Expr half, Type t) {
     Expr n = nib(s_, pp, half);

@@ -34,6 +34,13 @@ public:
   virtual bool sharedHalves() const = 0;
   /// Row byte of code byte p (0..63) of step s.
   virtual Halide::Expr codeByte(Halide::Expr s, Halide::Expr p, Halide::Expr cols) const = 0;
+  /// The code (UInt(8), < 64) that meets the activation of half h of code byte p of step s;
+  /// by default the low (h = 0) or high nibble of the byte at codeByte. `w` reads the row.
+  virtual Halide::Expr code(Halide::Expr s, Halide::Expr p, Halide::Expr h, Halide::Expr cols,
+                            const std::function<Halide::Expr(Halide::Expr)> &w) const {
+    Halide::Expr b = w(codeByte(s, p, cols));
+    return Halide::select(h == 0, b & 15, b >> 4);
+  }
   /// Column of half h of code byte p of step s.
   virtual Halide::Expr column(Halide::Expr s, Halide::Expr h, Halide::Expr p) const = 0;
   /// The row's f16 parameters: `halfParams()` per parameter block, `paramBlocks(cols)` blocks;
@@ -60,8 +67,8 @@ public:
   virtual std::vector<Halide::Expr> laneEntries(Halide::Expr s, int h) const = 0;
 };
 
-/// The layout of a format with a q8 path ("q4_K", "q4_0", "int4_g<G>_<sym|asym>" with G a
-/// power of two >= 32); null for the others.
+/// The layout of a format with a q8 path ("q4_K", "q6_K", "q4_0", "int4_g<G>_<sym|asym>" with
+/// G a power of two >= 32); null for the others.
 std::unique_ptr<Q8Layout> makeQ8Layout(const std::string &format);
 
 struct Q8ActOptions {
