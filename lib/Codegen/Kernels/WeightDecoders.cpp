@@ -97,10 +97,11 @@ private:
 class FloatDecoder : public BlockDecoder {
 public:
   FloatDecoder(int width, bool brain)
-      : BlockDecoder(16, 16 * width, 16, 1), width_(width), brain_(brain) {}
+      : BlockDecoder(lanesFor(width), lanesFor(width) * width, lanesFor(width), 1), width_(width),
+        brain_(brain) {}
   int colMultiple() const override { return 1; }
   Expr rowBytes(Expr cols) const override { return cols * width_; }
-  Expr mainCols(Expr cols) const override { return cols / 16 * 16; }
+  Expr mainCols(Expr cols) const override { return cols / lanesFor(width_) * lanesFor(width_); }
   /// Value k read at byte width·k directly: through the block split (k / 16, k % 16) Halide's
   /// bounds inference takes k % 16 as [0, 15] and would require the tail's reads up to the end
   /// of a whole last block, past the row (e.g. byte 703 of a 688-byte, 172-value row).
@@ -126,6 +127,9 @@ protected:
   }
 
 private:
+  /// 16-bit formats: 32 lanes (one 64-byte load, whose even/odd bytes LLVM splits with two
+  /// vpmovwb-style truncations; 16 lanes got a byte-by-byte shuffle).
+  static int lanesFor(int width) { return width == 2 ? 32 : 16; }
   int width_;
   bool brain_;
 };
