@@ -9,7 +9,10 @@
 # the fraction of the read roofline.
 #
 #   usage: bench/roofline/decode-roofline.sh [--workdir DIR] [--prepare-only] [--models q4km,int4]
-#                                            [--gen N] [--repeat N] [--json]
+#                                            [--gen N] [--repeat N] [--act-quant q8,none] [--json]
+#          --act-quant: compile each model once per listed qcc --act-quant mode (decode GEMV
+#          activations: q8 = int8 dot products, none = float), measured in the same run; by
+#          default qcc's own default (q8 at -O3).
 #          QCC_BUILD_DIR (default build/) holds bin/qcc-import, qcc-quantize, qcc, stream-read.
 #          Work files go to DIR (default /tmp/qcc-roofline, ~16 GB f16 + ~5 GB per quantized
 #          model) and are reused if present; the cold kernel caches are deleted after each compile.
@@ -25,7 +28,7 @@ bin="${QCC_BUILD_DIR:-$root/build}/bin"
 work=/tmp/qcc-roofline
 prepare_only=0
 models=q4km,int4
-prompt=16 gen=16 repeat=2 json=0
+prompt=16 gen=16 repeat=2 json=0 act_quants=default
 while [ $# -gt 0 ]; do
   case "$1" in
     --workdir) work="$2"; shift 2 ;;
@@ -34,7 +37,8 @@ while [ $# -gt 0 ]; do
     --gen) gen="$2"; shift 2 ;;
     --repeat) repeat="$2"; shift 2 ;;
     --json) json=1; shift ;;
-    *) echo "usage: $0 [--workdir DIR] [--prepare-only] [--models q4km,int4] [--gen N] [--repeat N] [--json]" >&2; exit 1 ;;
+    --act-quant) act_quants="$2"; shift 2 ;;
+    *) echo "usage: $0 [--workdir DIR] [--prepare-only] [--models q4km,int4] [--gen N] [--repeat N] [--act-quant q8,none] [--json]" >&2; exit 1 ;;
   esac
 done
 mkdir -p "$work"
@@ -77,23 +81,31 @@ done
 results="$work/results.jsonl"
 : > "$results"
 for m in ${models//,/ }; do
-  mlir="$work/llama3-8b-$m.mlir" exe="$work/llama3-8b-$m.exe"
-  cache="$(mktemp -d "$work/kernel-cache-$m.XXXXXX")"   # fresh: every kernel is generated
-  log "compiling $m: qcc -O3 --target=x86-64 --kernel-cache $cache"
+for aq in ${act_quants//,/ }; do
+  case "$aq" in
+    default) aqflag=() label="$m" ;;
+    q8|none) aqflag=(--act-quant="$aq") label="$m/$aq" ;;
+    *) echo "unknown --act-quant mode $aq (q8, none)" >&2; exit 1 ;;
+  esac
+  tag="${label//\//-}"
+  mlir="$work/llama3-8b-$m.mlir" exe="$work/llama3-8b-$tag.exe"
+  cache="$(mktemp -d "$work/kernel-cache-$tag.XXXXXX")"   # fresh: every kernel is generated
+  log "compiling $label: qcc -O3 --target=x86-64 ${aqflag[*]} --kernel-cache $cache"
   t0=$(date +%s.%N)
-  "$bin/qcc" "$mlir" -O3 --target=x86-64 --kernel-cache "$cache" -o "$exe" 2> "$work/qcc-$m.log" ||
-    { cat "$work/qcc-$m.log" >&2; exit 1; }
+  "$bin/qcc" "$mlir" -O3 --target=x86-64 "${aqflag[@]}" --kernel-cache "$cache" -o "$exe" \
+    2> "$work/qcc-$tag.log" || { cat "$work/qcc-$tag.log" >&2; exit 1; }
   t1=$(date +%s.%N)
-  cat "$work/qcc-$m.log" >&2
-  nkernels=$(sed -n 's/^qcc: \([0-9]*\) kernels.*/\1/p' "$work/qcc-$m.log" | head -1)
+  cat "$work/qcc-$tag.log" >&2
+  nkernels=$(sed -n 's/^qcc: \([0-9]*\) kernels.*/\1/p' "$work/qcc-$tag.log" | head -1)
   nkernels=${nkernels:-0}
   rm -rf "$cache"
   compile_s=$(python3 -c "print(round($t1 - $t0, 2))")
-  log "compiled $m in $compile_s s ($nkernels kernels); stream-read, bench, stream-read"
+  log "compiled $label in $compile_s s ($nkernels kernels); stream-read, bench, stream-read"
   s1="$("$bin/stream-read" --json)"
-  "$exe" bench --prompt "$prompt" --gen "$gen" --repeat "$repeat" --json > "$work/bench-$m.json"
+  "$exe" bench --prompt "$prompt" --gen "$gen" --repeat "$repeat" --json > "$work/bench-$tag.json"
   s2="$("$bin/stream-read" --json)"
-  echo "{\"model\": \"$m\", \"compile_s\": $compile_s, \"kernels\": $nkernels, \"report\": \"$work/llama3-8b-$m.report.json\", \"bench\": \"$work/bench-$m.json\", \"stream\": [$s1, $s2]}" >> "$results"
+  echo "{\"model\": \"$label\", \"compile_s\": $compile_s, \"kernels\": $nkernels, \"report\": \"$work/llama3-8b-$m.report.json\", \"bench\": \"$work/bench-$tag.json\", \"stream\": [$s1, $s2]}" >> "$results"
+done
 done
 
 PROMPT=$prompt GEN=$gen JSON=$json python3 - "$results" <<'PY'
