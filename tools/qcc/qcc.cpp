@@ -65,7 +65,7 @@ static cl::opt<OptLevel> optLevel(cl::desc("Optimization level"),
 static cl::opt<std::string> actQuant(
     "act-quant",
     cl::desc("Decode GEMV activations: q8 = quantized to int8 per 32 columns with integer dot "
-             "products, as llama.cpp (q4_K, q4_0, int4 groups on CPU targets; default at "
+             "products, as llama.cpp (q4_K, q4_0, int4 groups on x86-64 targets; default at "
              "-O2/-O3), none = float, matching the reference executor to ~1e-6 (default at "
              "-O0/-O1)"),
     cl::value_desc("q8|none"), cl::cat(cat));
