@@ -3,7 +3,8 @@
 # from its llama2.c checkpoint into qllm MLIR, print the model summary and its perplexity on the
 # TinyStories validation slice (llama.cpp's protocol) with the reference executor; then compile it
 # and student4M (f32 and quantized to Q4_K_M and 4-bit groups) into executables with qcc and print
-# each executable's perplexity and latency/throughput.
+# each executable's perplexity, latency/throughput (also under 4 concurrent requests) and PIQA
+# accuracy on 200 items (near chance for models this small).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/build.sh" >/dev/null
@@ -37,5 +38,7 @@ for v in f32 q4_k_m int4; do
   "$bin/qcc" "$out/student4M-$v.mlir" -O3 --target=x86-64 --kernel-cache "$out/../kernel-cache" \
     -o "$out/student4M-$v"
   "$out/student4M-$v" ppl --text "$txt" --ctx 128 --protocol llama.cpp | head -1
-  "$out/student4M-$v" bench --prompt 64 --gen 32
+  "$out/student4M-$v" bench --prompt 64 --gen 32 --concurrency 4 --requests 8
+  "$out/student4M-$v" tasks --task piqa --data "$data/tasks/piqa/piqa_validation.mosaic.jsonl" \
+    --limit 200
 done
