@@ -1,8 +1,8 @@
 //===- gemv-bench.cpp - cold-cache 4-bit GEMV bandwidth (a benchmark, not a test) ===//
 //
-// Times the AOT Halide decode GEMVs y[4096] = W[4096, 4096] · x for q4_0, q4_K, q3_K, qcc's int4
-// and int3 g128 asymmetric rows and W8A8 (int8_g0_sym weights, int8 per-token activations)
-// (the fixed-shape kernels built in lib/Codegen/Kernels) with a cold cache:
+// Times the AOT Halide decode GEMVs y[4096] = W[4096, 4096] · x for f32, f16, bf16, q4_0, q4_K,
+// q3_K, qcc's int4 and int3 g128 asymmetric rows and W8A8 (int8_g0_sym weights, int8 per-token
+// activations) (the fixed-shape kernels built in lib/Codegen/Kernels) with a cold cache:
 // before every run a 256 MB buffer is written, which evicts the weights from all cache levels.
 // Reports GB/s of weight bytes read and its ratio to a STREAM-like read bandwidth measured in
 // the same process (a parallel sum over a separate 256 MB array, one thread per core, like
@@ -13,6 +13,9 @@
 #include "qcc/Quant/GGMLFormats.h"
 #include "qcc/QuantAlgo/IntGroup.h"
 
+#include "qcc_test_gemv_bf16_4096.h"
+#include "qcc_test_gemv_f16_4096.h"
+#include "qcc_test_gemv_f32_4096.h"
 #include "qcc_test_gemv_int3_g128_asym_4096.h"
 #include "qcc_test_gemv_int4_g128_asym_4096.h"
 #include "qcc_test_gemv_q3_k_4096.h"
@@ -101,7 +104,9 @@ struct Result {
 
 using GemvFn = int (*)(halide_buffer_t *, halide_buffer_t *, halide_buffer_t *);
 
-Result timeGemv(GemvFn fn, std::vector<uint8_t> &weights, int64_t rowBytes,
+/// `elemBits`: the weight buffer's element (WeightDecoders.h): 8 (the bytes), 32 (f32 as
+/// float32) or 16 (f16 / bf16 as uint16 bits).
+Result timeGemv(GemvFn fn, std::vector<uint8_t> &weights, int64_t rowBytes, int elemBits,
                 std::vector<uint8_t> &flush, int reps) {
   std::vector<float> x(kDim), y(kDim);
   std::mt19937 rng(7);
@@ -109,7 +114,8 @@ Result timeGemv(GemvFn fn, std::vector<uint8_t> &weights, int64_t rowBytes,
   for (float &v : x)
     v = dist(rng);
   Buffer<float> xb(x.data(), kDim, 1), yb(y.data(), kDim, 1);
-  Buffer<uint8_t> wb(weights.data(), int(rowBytes), kDim);
+  halide_type_t t(elemBits == 32 ? halide_type_float : halide_type_uint, uint8_t(elemBits));
+  Buffer<> wb(t, weights.data(), int(rowBytes * 8 / elemBits), kDim);
   if (fn(xb, wb, yb) != 0) // warm-up: starts Halide's thread pool
     std::exit(1);
   std::vector<double> times;
@@ -137,10 +143,14 @@ int main(int argc, char **argv) {
   struct Weights {
     std::vector<uint8_t> bytes;
     int64_t rowBytes = 0;
+    int elemBits = 8;
   };
   auto ggml = [&](qcc::GGMLType type) {
     Weights q;
     q.rowBytes = qcc::rowBytes(type, kDim);
+    q.elemBits = type == qcc::GGMLType::F32                                   ? 32
+                 : type == qcc::GGMLType::F16 || type == qcc::GGMLType::BF16 ? 16
+                                                                              : 8;
     q.bytes.resize(size_t(q.rowBytes) * kDim);
     if (auto err = qcc::quantizeRows(type, w.data(), q.bytes.data(), kDim, kDim)) {
       llvm::consumeError(std::move(err));
@@ -159,6 +169,8 @@ int main(int argc, char **argv) {
     qcc::quantalgo::quantizeMatrixRTN(f, w.data(), kDim, kDim, q.bytes.data());
     return q;
   };
+  Weights f32w = ggml(qcc::GGMLType::F32), f16w = ggml(qcc::GGMLType::F16),
+          bf16w = ggml(qcc::GGMLType::BF16);
   Weights q4 = ggml(qcc::GGMLType::Q4_0), q4k = ggml(qcc::GGMLType::Q4_K),
           q3k = ggml(qcc::GGMLType::Q3_K);
   Weights int4 = intGroups(4, 128, false), int3 = intGroups(3, 128, false),
@@ -172,7 +184,10 @@ int main(int argc, char **argv) {
     const char *name;
     GemvFn fn;
     Weights *weights;
-  } cases[] = {{"q4_0 -O0", qcc_test_gemv_q4_0_4096_o0, &q4},
+  } cases[] = {{"f32", qcc_test_gemv_f32_4096, &f32w},
+               {"f16", qcc_test_gemv_f16_4096, &f16w},
+               {"bf16", qcc_test_gemv_bf16_4096, &bf16w},
+               {"q4_0 -O0", qcc_test_gemv_q4_0_4096_o0, &q4},
                {"q4_0 -O1", qcc_test_gemv_q4_0_4096_o1, &q4},
                {"q4_0 -O2", qcc_test_gemv_q4_0_4096_o2, &q4},
                {"q4_0", qcc_test_gemv_q4_0_4096, &q4},
@@ -187,7 +202,7 @@ int main(int argc, char **argv) {
                {"int3_g128_asym", qcc_test_gemv_int3_g128_asym_4096, &int3},
                {"w8a8 (int8_g0)", qcc_test_gemv_w8a8_4096, &int8}};
   for (auto &c : cases) {
-    Result r = timeGemv(c.fn, c.weights->bytes, c.weights->rowBytes, flush, reps);
+    Result r = timeGemv(c.fn, c.weights->bytes, c.weights->rowBytes, c.weights->elemBits, flush, reps);
     std::printf("%-17s 4096x4096 cold, %5.2f MB weights: median %.2f GB/s (%.0f%% of read bw), "
                 "best %.2f GB/s (%.0f%%)\n",
                 c.name, double(c.weights->bytes.size()) / 1e6, r.medianGBs,

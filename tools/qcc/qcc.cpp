@@ -181,11 +181,10 @@ static bool buildExecutable(LoadedModel &m, const std::vector<std::string> &arch
           " was not built (aarch64 needs libc6-dev-arm64-cross at qcc's build time)");
     return p.str().str();
   };
-  std::vector<std::string> runtime = {rtFile("qcc_rt.o")};
-  if (aarch64)
-    runtime.push_back(rtFile("qcc_cmain.o"));
-  else
-    runtime.push_back("@" + rtFile("host-driver.rsp"));
+  // The C runtime's objects, then the driver (the C main, or the host driver's libraries).
+  const std::vector<std::string> runtime = {rtFile("qcc_rt.o"), rtFile("qcc_rt_model.o")};
+  const std::string driver =
+      aarch64 ? rtFile("qcc_cmain.o") : "@" + rtFile("host-driver.rsp");
 
   // The build folder.
   SmallString<256> tmp;
@@ -280,9 +279,9 @@ static bool buildExecutable(LoadedModel &m, const std::vector<std::string> &arch
     }
   }
   cmd.insert(cmd.end(), objects.begin(), objects.end());
-  cmd.push_back(runtime[0]);
+  cmd.insert(cmd.end(), runtime.begin(), runtime.end());
   if (aarch64)
-    cmd.push_back(runtime[1]);
+    cmd.push_back(driver);
   cmd.push_back("-Wl,--start-group");
   cmd.insert(cmd.end(), archives.begin(), archives.end());
   cmd.push_back("-Wl,--end-group");
@@ -292,7 +291,7 @@ static bool buildExecutable(LoadedModel &m, const std::vector<std::string> &arch
       cmd.push_back(sysroot + lib);
     cmd.push_back("-Wl,-dynamic-linker,/lib/ld-linux-aarch64.so.1");
   } else {
-    cmd.push_back(runtime[1]);
+    cmd.push_back(driver);
     cmd.insert(cmd.end(), {"-lpthread", "-ldl", "-lm"});
   }
   if (!runStep(cmd, "linking", inTmp("link.log"))) {

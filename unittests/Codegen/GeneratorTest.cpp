@@ -107,6 +107,29 @@ TEST(Generator, Q8ActUsesIntegerDotProducts) {
     }
 }
 
+// f32 / f16 / bf16 weights come as typed buffers (float32, uint16 bits; WeightDecoders.h), so
+// the GEMV loads whole vectors of values: no byte inserts, byte widenings or word-to-byte
+// truncations (what rebuilding each value from a uint8 buffer compiled to, at 2-4x the time).
+TEST(Generator, FloatWeightsUseTypedVectorLoads) {
+  fs::path dir = freshDir("floatw");
+  const std::string avx512 = "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake-"
+                             "avx512_cannonlake";
+  for (const char *format : {"f32", "f16", "bf16"}) {
+    ASSERT_EQ(generate(dir, "k_float", "target=" + avx512 + "-no_runtime format=" + format +
+                                           " rows=64 cols=512 batch=1 -e assembly"),
+              0)
+        << readFile(dir / "log.txt");
+    const std::string s = readFile(dir / "k_float.s");
+    for (const char *bytewise : {"vpinsrb", "vpinsrw", "vpmovzxb", "vpmovwb", "vpmovdb"})
+      EXPECT_EQ(s.find(bytewise), std::string::npos) << format << ": " << bytewise;
+    EXPECT_NE(s.find("vfmadd"), std::string::npos) << format;
+    if (std::string(format) != "f32")
+      EXPECT_NE(s.find("vpmovzxwd"), std::string::npos) << format; // 16-bit lanes widened
+    else
+      EXPECT_EQ(s.find("vpmovzx"), std::string::npos) << format;
+  }
+}
+
 TEST(Generator, Q8ActRejectsWhatItCannotDo) {
   fs::path dir = freshDir("q8bad");
   const std::string q8 = "target=host act_quant=q8_block ";

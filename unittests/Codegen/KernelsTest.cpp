@@ -107,6 +107,17 @@ using Halide::Runtime::Buffer;
 
 namespace {
 
+/// The weight buffer qcc_matmul / qcc_embed take (WeightDecoders.h, as qcc_rt.c builds it): f32
+/// rows as float32, f16 / bf16 rows as uint16 bits, every other format as the row bytes.
+Buffer<> weightBuffer(QuantWeight &q, int64_t rows) {
+  halide_type_t t(halide_type_uint, 8);
+  if (q.view.type == GGMLType::F32)
+    t = halide_type_t(halide_type_float, 32);
+  else if (q.view.type == GGMLType::F16 || q.view.type == GGMLType::BF16)
+    t = halide_type_t(halide_type_uint, 16);
+  return Buffer<>(t, q.bytes.data(), int(q.view.rowBytes / (t.bits / 8)), int(rows));
+}
+
 void checkMatMul(const Case &c, int64_t rows, int64_t cols, int64_t n, unsigned seed) {
   QuantWeight q = quantize(c, rows, cols, seed);
   std::vector<float> x = gaussian(size_t(n * cols), seed + 1);
@@ -114,7 +125,7 @@ void checkMatMul(const Case &c, int64_t rows, int64_t cols, int64_t n, unsigned 
   rt::linear(x.data(), n, q.view, ref.data());
 
   Buffer<float> xb(x.data(), int(cols), int(n));
-  Buffer<uint8_t> wb(q.bytes.data(), int(q.view.rowBytes), int(rows));
+  Buffer<> wb = weightBuffer(q, rows);
   Buffer<float> yb(got.data(), int(rows), int(n));
   ASSERT_EQ(c.fn(xb, wb, yb), 0) << c.name;
   expectClose(got, ref, 1e-5,
@@ -194,7 +205,7 @@ TEST_P(DynamicMatMul, EmbedMatchesReferenceExactly) {
     std::vector<float> ref(size_t(n * cols)), got(size_t(n * cols), -1.0f);
     rt::embed(tokens.data(), n, q.view, ref.data());
     Buffer<int32_t> tb(tokens.data(), int(n));
-    Buffer<uint8_t> wb(q.bytes.data(), int(q.view.rowBytes), int(vocab));
+    Buffer<> wb = weightBuffer(q, vocab);
     Buffer<float> yb(got.data(), int(cols), int(n));
     ASSERT_EQ(c.embed(tb, wb, yb), 0) << c.name;
     for (size_t k = 0; k < ref.size(); ++k)

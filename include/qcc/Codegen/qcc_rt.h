@@ -7,9 +7,9 @@
  *      constant tables below (all symbols defined there are declared `extern` here);
  *   2. the Halide kernels (one static library per distinct kernel, no runtime each) and one
  *      Halide runtime for the target;
- *   3. this C runtime (lib/Codegen/Runtime/qcc_rt.c: weights, KV cache, activation slots, the
- *      qcc_rt_* entries the glue calls) and a driver: the C++ evaluation driver (QCCDriver, host
- *      targets) or the C driver (cross targets).
+ *   3. this C runtime (lib/Codegen/Runtime/qcc_rt.c: KV cache, activation slots, the
+ *      qcc_rt_* entries the glue calls; qcc_rt_model.c: the weights) and a driver: the C++
+ *      evaluation driver (QCCDriver, host targets) or the C driver (cross targets).
  *
  * C only (C99): the runtime and this header also build for aarch64, whose cross sysroot on
  * these machines has no libstdc++.

@@ -3,7 +3,8 @@
 // qcc_embed: y(k, i) = table[tokens(i), k], the table row dequantized exactly as the format's
 // reference dequantizer (rt::embed), bit for bit.
 //   Input  tokens int32 [n]
-//   Input  table  uint8 [rowBytes, vocab]   (rows as stored, WeightDecoders.h)
+//   Input  table  uint8 [rowBytes, vocab]   (rows as stored, WeightDecoders.h; the float formats
+//                 typed [cols, vocab]: float32 for f32, uint16 bits for f16 / bf16)
 //   Output y      float [cols, n]           (row-major [n, cols])
 // GeneratorParams: format (any qcc_matmul format), cols (0 = dynamic, from y).
 // Token ids are clamped to [0, vocab) (the caller range-checks them; the clamp only keeps the
@@ -33,8 +34,13 @@ public:
   GeneratorParam<int> opt{"opt", 3};
 
   Input<Buffer<int32_t>> tokens{"tokens", 1};
-  Input<Buffer<uint8_t>> table{"table", 2};
+  Input<Buffer<>> table{"table", 2}; // type: the decoder's storageType() (as qcc_matmul's w)
   Output<Buffer<float>> y{"y", 2};
+
+  void configure() {
+    std::unique_ptr<WeightDecoder> dec = makeDecoder(format);
+    table.set_type(dec ? dec->storageType() : UInt(8));
+  }
 
   void generate() {
     const OptLevel o = checkedOptLevel(opt, "qcc_embed");
@@ -62,7 +68,7 @@ public:
     tokens.dim(0).set_min(0);
     table.dim(0).set_min(0);
     table.dim(1).set_min(0);
-    table.dim(0).set_extent(dec->rowBytes(nCols));
+    table.dim(0).set_extent(dec->rowElements(nCols));
     y.dim(0).set_min(0);
     y.dim(1).set_min(0);
     if (cols > 0)

@@ -4,7 +4,9 @@
 //
 //   Input  x  float [cols, n]      (Halide order: x(k, i); row-major [n, cols] in C)
 //   Input  w  uint8 [rowBytes, rows]  (w(byte, r); the rows exactly as stored, see
-//                                      WeightDecoders.h for the per-format layouts)
+//                                      WeightDecoders.h for the per-format layouts); for the
+//             float formats typed [cols, rows]: f32 float32, f16 and bf16 uint16 bits (the
+//             decoder's storageType(), set in configure(): vector loads, vcvtph2ps for f16)
 //   Output y  float [rows, n]      (y(r, i); row-major [n, rows])
 //
 // GeneratorParams (one generator covers every format and shape):
@@ -84,8 +86,13 @@ public:
   GeneratorParam<bool> prefill_gemm{"prefill_gemm", true};
 
   Input<Buffer<float>> x{"x", 2};
-  Input<Buffer<uint8_t>> w{"w", 2};
+  Input<Buffer<>> w{"w", 2}; // type: the decoder's storageType() (configure)
   Output<Buffer<float>> y{"y", 2};
+
+  void configure() {
+    std::unique_ptr<WeightDecoder> dec = makeDecoder(format);
+    w.set_type(dec && std::string(act_quant) == "none" ? dec->storageType() : UInt(8));
+  }
 
   void generate() {
     checkedOptLevel(opt, "qcc_matmul");
@@ -194,7 +201,7 @@ public:
       y(r, i) = result;
     }
 
-    setShapes(dec->rowBytes(nCols), r, i);
+    setShapes(dec->rowElements(nCols), r, i);
     if (prefill)
       schedulePrefill(gemm, deqRow, xT, r, i, nBatch >= kPrefillMinBatch);
     schedule(partial, tail, hasTail, stagedW, stagedX, r, i, j, rd, *dec, nCols);
@@ -240,15 +247,16 @@ private:
     xT.compute_root().split(xa[1], ko, ki, 256, guard).parallel(ko).vectorize(xa[0], vec, guard);
   }
 
-  /// Shapes: everything starts at 0; the byte rows are dense; fixed extents are asserted.
-  void setShapes(Expr rowBytes, Var r, Var i) {
+  /// Shapes: everything starts at 0; the rows of w (rowElements elements: bytes, or typed
+  /// values for the float formats) are dense; fixed extents are asserted.
+  void setShapes(Expr rowElements, Var r, Var i) {
     x.dim(0).set_min(0);
     x.dim(1).set_min(0);
     w.dim(0).set_min(0);
     w.dim(1).set_min(0);
     y.dim(0).set_min(0);
     y.dim(1).set_min(0);
-    w.dim(0).set_extent(rowBytes);
+    w.dim(0).set_extent(rowElements);
     if (cols > 0)
       x.dim(0).set_extent(cols);
     // Fixed output extents via bound(): the loops then have constant trip counts (unrollable).

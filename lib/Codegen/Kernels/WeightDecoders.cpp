@@ -55,6 +55,17 @@ Expr halfToFloat(Expr lo, Expr hi) {
   return select(e == 0, sub, select(e == 31, special, normal));
 }
 
+Expr halfBitsToFloat(Expr h) {
+  // The exponent and mantissa moved into an f32's fields and scaled by 2^112 (rebias 15 →
+  // 127; half subnormals become f32 subnormals, which the multiply normalises exactly). Inf and
+  // NaN (≥ 2^16 after the multiply) get the all-ones exponent; then the sign.
+  Expr u = cast<uint32_t>(h);
+  Expr mag = reinterpret<float>((u & 0x7fff) << 13) * 0x1p112f;
+  Expr bits = reinterpret<uint32_t>(mag);
+  bits = select(mag >= 65536.0f, bits | Expr(uint32_t(255u << 23)), bits);
+  return reinterpret<float>(bits | ((u & 0x8000) << 16));
+}
+
 namespace {
 
 Expr f32(Expr e) { return cast<float>(e); }
@@ -92,19 +103,24 @@ private:
   int values_, bytes_, lanes_, steps_;
 };
 
-/// f32, f16, bf16: 16 values per pseudo-block, one value per lane. Rows of any length: the
-/// columns past the last whole 16 are a scalar tail (stories260K's FFN is 172 wide).
+/// f32, f16, bf16: one value per lane, read from a typed buffer (storageType()): f32 values
+/// directly, f16 and bf16 as UInt(16) bits, f16 converted by halfBitsToFloat (Halide 14 has no
+/// F16C codegen on x86: its Float(16) cast is a longer emulation), bf16 as the top half of an
+/// f32. 16 lanes for f32, 32 for the 16-bit
+/// formats (one 64-byte load). Rows of any length: the columns past the last whole step are a
+/// scalar tail (stories260K's FFN is 172 wide).
 class FloatDecoder : public BlockDecoder {
 public:
   FloatDecoder(int width, bool brain)
-      : BlockDecoder(lanesFor(width), lanesFor(width) * width, lanesFor(width), 1), width_(width),
+      : BlockDecoder(lanesFor(width), lanesFor(width), lanesFor(width), 1), width_(width),
         brain_(brain) {}
   int colMultiple() const override { return 1; }
   Expr rowBytes(Expr cols) const override { return cols * width_; }
+  Type storageType() const override { return width_ == 4 ? Float(32) : UInt(16); }
   Expr mainCols(Expr cols) const override { return cols / lanesFor(width_) * lanesFor(width_); }
-  /// Value k read at byte width·k directly: through the block split (k / 16, k % 16) Halide's
+  /// Value k read at element k directly: through the block split (k / 16, k % 16) Halide's
   /// bounds inference takes k % 16 as [0, 15] and would require the tail's reads up to the end
-  /// of a whole last block, past the row (e.g. byte 703 of a 688-byte, 172-value row).
+  /// of a whole last block, past the row (e.g. value 175 of a 172-value row).
   Expr value(Expr k, Expr, const std::function<Expr(Expr)> &w) const override {
     return blockValue(k, w);
   }
@@ -114,21 +130,14 @@ protected:
     return blockValue(j, w) * x(j);
   }
   Expr blockValue(Expr j, const Reader &w) const override {
-    if (width_ == 4) {
-      Expr u = cast<uint32_t>(w(4 * j)) | (cast<uint32_t>(w(4 * j + 1)) << 8) |
-               (cast<uint32_t>(w(4 * j + 2)) << 16) | (cast<uint32_t>(w(4 * j + 3)) << 24);
-      return reinterpret<float>(u);
-    }
+    if (width_ == 4)
+      return w(j);
     if (!brain_)
-      return halfToFloat(w(2 * j), w(2 * j + 1));
-    // bf16: the top half of an f32
-    return reinterpret<float>((cast<uint32_t>(w(2 * j)) << 16) |
-                              (cast<uint32_t>(w(2 * j + 1)) << 24));
+      return halfBitsToFloat(w(j));
+    return reinterpret<float>(cast<uint32_t>(w(j)) << 16); // bf16: the top half of an f32
   }
 
 private:
-  /// 16-bit formats: 32 lanes (one 64-byte load, whose even/odd bytes LLVM splits with two
-  /// vpmovwb-style truncations; 16 lanes got a byte-by-byte shuffle).
   static int lanesFor(int width) { return width == 2 ? 32 : 16; }
   int width_;
   bool brain_;

@@ -3,8 +3,10 @@
 // A weight matrix W [rows, cols] is stored row by row exactly as qcc keeps it in memory and in
 // GGUF files: every row is one byte span (rowBytes), laid out as the format's blocks back to back
 // (llama.cpp formats, see qcc/Quant/GGMLBlocks.h) or as qcc's packed integer groups (see
-// qcc/QuantAlgo/IntGroup.h). The kernels take that byte matrix as a uint8 buffer w(byte, row)
-// and never repack it.
+// qcc/QuantAlgo/IntGroup.h). The kernels take that matrix as a buffer w(element, row) and never
+// repack it: a uint8 byte matrix for the block formats, and for the float formats the rows as
+// typed values (storageType(): f32 as Float(32), f16 and bf16 as UInt(16) bits), so that Halide
+// emits plain vector loads instead of rebuilding each value from bytes.
 //
 // A decoder describes how one row is walked by a vectorised dot product. The row is cut into
 // `blocks` (the unit that shares scales: a ggml block, an int group), and each block into `steps`
@@ -40,7 +42,8 @@ namespace qcc::kernels {
 
 /// How a decoder reaches one row of the weights and the matching activation row.
 struct RowAccess {
-  /// Byte `k` of the current weight row, a UInt(8) expression.
+  /// Element `k` of the current weight row: a UInt(8) byte, or for the float formats the
+  /// typed value (WeightDecoder::storageType()).
   std::function<Halide::Expr(Halide::Expr)> w;
   /// Column `k` of the current activation row, a Float(32) expression.
   std::function<Halide::Expr(Halide::Expr)> x;
@@ -62,6 +65,13 @@ public:
   virtual Halide::Expr steps(Halide::Expr cols) const = 0;
   /// Bytes of one stored row of `cols` values.
   virtual Halide::Expr rowBytes(Halide::Expr cols) const = 0;
+  /// The element type of the weight buffer w: UInt(8) (the bytes) except for the float formats
+  /// (Float(32) for f32, UInt(16) for f16 and bf16).
+  virtual Halide::Type storageType() const { return Halide::UInt(8); }
+  /// Elements of w per stored row (the extent of w's dimension 0): rowBytes / element size.
+  Halide::Expr rowElements(Halide::Expr cols) const {
+    return rowBytes(cols) / (storageType().bits() / 8);
+  }
   /// Lane j's contribution at step s of block b (Float(32)).
   virtual Halide::Expr term(Halide::Expr j, Halide::Expr s, Halide::Expr b,
                             Halide::Expr cols, const RowAccess &a) const = 0;
@@ -96,6 +106,12 @@ std::unique_ptr<WeightDecoder> makeIntGroupDecoder(int bits, int group, bool sym
 /// IEEE half (two little-endian bytes) to float, exactly, with integer operations only (no F16C
 /// or half type needed, so it lowers the same on every target, CUDA included).
 Halide::Expr halfToFloat(Halide::Expr lo, Halide::Expr hi);
+
+/// IEEE half bits (a UInt(16) expression) to float, exactly (subnormals, Inf and NaN included):
+/// a shift, an f32 multiply by 2^112 and a fix-up for Inf/NaN, vectorising to a few
+/// instructions per vector (Halide 14 emulates Float(16) casts on x86 with more, never
+/// vcvtph2ps).
+Halide::Expr halfBitsToFloat(Halide::Expr h);
 
 } // namespace qcc::kernels
 

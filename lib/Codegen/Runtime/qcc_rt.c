@@ -1,58 +1,35 @@
 /*===- qcc_rt.c - the C runtime of the executables qcc emits ------------------===*
  *
- * Implements include/qcc/Codegen/qcc_rt.h over the glue's tables:
+ * Implements include/qcc/Codegen/qcc_rt.h over the glue's tables, with qcc_rt_model.c:
  *
- *   model   the weight files mapped read-only (each checked against the size the executable
- *           was built for) or the embedded blob; one pointer per weight; f32 copies of the small
- *           f16/bf16 weights (≤ 65536 elements: norm gammas, rope factors) made once at open;
- *           Halide's thread pool size; for --target=cuda, a CUDA driver and device checked.
+ *   model   (qcc_rt_model.c) the weight files mapped read-only or the embedded blob, one
+ *           pointer per weight, f32 copies of the small f16/bf16 weights, Halide's thread pool
+ *           size, the CUDA check for --target=cuda.
  *   ctx     the KV cache [layers][batch][kvHeads][positions][headDim] (k and v, float),
  *           activation slots of slot_width × capacity floats (capacity = B·T, grown on demand),
  *           the current call's B, T, pos and the first error.
  *   entries qcc_rt_* wrap the glue's pointers in halide_buffer_t views, exactly as each
  *           generator in lib/Codegen/Kernels documents them (and unittests/Codegen/OpsTest.cpp
  *           uses them), and call the AOT kernel through its address. A kernel's argument order is its
- *           generator's Inputs then Outputs, in declaration order.
+ *           generator's Inputs then Outputs, in declaration order. Weights are typed by format
+ *           (weight_view: float32 for f32, uint16 bits for f16/bf16, bytes otherwise).
  *
- * C99 plus POSIX (mmap, dlopen): it also builds for aarch64 with the cross sysroot's C library.
+ * C99: it also builds for aarch64 with the cross sysroot's C library.
  * Halide reports kernel errors through halide_error; the handler installed here keeps the last
  * message and the failing entry appends it to the context's error.
  *
  *===----------------------------------------------------------------------===*/
 #define _GNU_SOURCE
-#include "qcc/Codegen/qcc_rt.h"
+#include "qcc_rt_internal.h"
 
 #include "HalideRuntime.h"
 
-#include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define QCC_ERR_SIZE 1024
-/* f16/bf16 weights with at most this many elements get an f32 copy at open. */
-#define QCC_CONVERT_MAX 65536
-
-enum { GGML_F32 = 0, GGML_F16 = 1, GGML_BF16 = 30 };
-
-struct qcc_model {
-  int threads;                /* Halide's pool size now */
-  int64_t n_files, n_weights;
-  void **maps;                /* per file: the mapping (NULL for an empty file) */
-  size_t *map_sizes;
-  const char **file_paths;    /* per file, into qcc_file_paths */
-  const char **weight_names;  /* per weight, into qcc_weight_names */
-  const uint8_t **weights;    /* per weight: its stored bytes */
-  float **converted;          /* per weight: f32 copy of a small f16/bf16 weight, or NULL */
-  uint64_t weights_bytes, file_bytes;
-  void *cuda;                 /* dlopen handle of libcuda.so.1 (--target=cuda) */
-};
 
 struct qcc_ctx {
   qcc_model *m;
@@ -69,15 +46,6 @@ struct qcc_ctx {
 
 /*--- Messages --------------------------------------------------------------------------*/
 
-static void fmt_to(char *buf, size_t size, const char *fmt, ...) {
-  va_list ap;
-  if (!buf || size == 0)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(buf, size, fmt, ap);
-  va_end(ap);
-}
-
 /* Records the context's first error; later ones are dropped (the glue keeps calling). */
 static void ctx_fail(qcc_ctx *c, const char *fmt, ...) {
   va_list ap;
@@ -93,7 +61,7 @@ static void ctx_fail(qcc_ctx *c, const char *fmt, ...) {
  * kernels report on the thread that called them, and instances are used one at a time. */
 static char g_halide_msg[512];
 
-static void halide_error_hook(void *user_context, const char *msg) {
+void qcc_rt_halide_error_hook(void *user_context, const char *msg) {
   size_t n;
   (void)user_context;
   snprintf(g_halide_msg, sizeof g_halide_msg, "%s", msg ? msg : "");
@@ -104,21 +72,6 @@ static void halide_error_hook(void *user_context, const char *msg) {
 
 /*--- Tables ----------------------------------------------------------------------------*/
 
-static int64_t info(int i) { return qcc_model_info[i]; }
-
-/* Pointers to `count` NUL-terminated strings stored one after the other. */
-static const char **split_strings(const char *s, int64_t count) {
-  const char **out = (const char **)calloc((size_t)(count > 0 ? count : 1), sizeof(char *));
-  int64_t i;
-  if (!out)
-    return NULL;
-  for (i = 0; i < count; ++i) {
-    out[i] = s;
-    s += strlen(s) + 1;
-  }
-  return out;
-}
-
 const char *qcc_model_string(int i) {
   const char *s = qcc_model_strings;
   int k;
@@ -127,232 +80,6 @@ const char *qcc_model_string(int i) {
   for (k = 0; k < i; ++k)
     s += strlen(s) + 1;
   return s;
-}
-
-static const int64_t *weight_entry(int64_t w) { return &qcc_weight_table[5 * w]; }
-
-/*--- f16 / bf16 ------------------------------------------------------------------------*/
-
-static float bits_to_f32(uint32_t u) {
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return f;
-}
-
-static float f16_to_f32(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
-  if (exp == 0) {
-    /* zero or subnormal: man · 2^-24, exact in f32 */
-    float v = (float)man * (1.0f / 16777216.0f);
-    return sign ? -v : v;
-  }
-  if (exp == 31)
-    return bits_to_f32(sign | 0x7f800000u | (man << 13));
-  return bits_to_f32(sign | ((exp + 112u) << 23) | (man << 13));
-}
-
-static float bf16_to_f32(uint16_t h) { return bits_to_f32((uint32_t)h << 16); }
-
-/*--- Model -----------------------------------------------------------------------------*/
-
-static int set_threads(qcc_model *m, int threads) {
-  if (threads < 0)
-    threads = 0;
-  /* halide_set_num_threads returns the previous count: the second call reads back the count
-   * the first one settled on (0 = the default: HL_NUM_THREADS or the number of cores). */
-  halide_set_num_threads(threads);
-  m->threads = halide_set_num_threads(threads);
-  return m->threads;
-}
-
-int qcc_model_set_threads(qcc_model *m, int threads) { return set_threads(m, threads); }
-int qcc_model_threads(const qcc_model *m) { return m->threads; }
-uint64_t qcc_model_weights_bytes(const qcc_model *m) { return m->weights_bytes; }
-uint64_t qcc_model_file_bytes(const qcc_model *m) { return m->file_bytes; }
-
-/* --target=cuda: a CUDA driver and at least one device, checked through the driver API the
- * Halide runtime itself loads (libcuda.so.1). */
-static int check_cuda(qcc_model *m, char *err, size_t err_size) {
-  typedef int (*cu_init_t)(unsigned);
-  typedef int (*cu_count_t)(int *);
-  const char *pre = "this executable was built for --target=cuda and needs an NVIDIA GPU";
-  cu_init_t cu_init;
-  cu_count_t cu_count;
-  int rc, count = 0;
-  m->cuda = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
-  if (!m->cuda) {
-    fmt_to(err, err_size, "%s: libcuda.so.1 not found", pre);
-    return 1;
-  }
-  cu_init = (cu_init_t)dlsym(m->cuda, "cuInit");
-  cu_count = (cu_count_t)dlsym(m->cuda, "cuDeviceGetCount");
-  if (!cu_init || !cu_count) {
-    fmt_to(err, err_size, "%s: libcuda.so.1 lacks cuInit/cuDeviceGetCount", pre);
-    return 1;
-  }
-  if ((rc = cu_init(0)) != 0) {
-    fmt_to(err, err_size, "%s: cuInit failed (CUDA error %d)", pre, rc);
-    return 1;
-  }
-  if ((rc = cu_count(&count)) != 0 || count <= 0) {
-    fmt_to(err, err_size, "%s: no CUDA device found", pre);
-    return 1;
-  }
-  return 0;
-}
-
-static int map_files(qcc_model *m, char *err, size_t err_size) {
-  int64_t f;
-  for (f = 0; f < m->n_files; ++f) {
-    const char *path = m->file_paths[f];
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      fmt_to(err, err_size, "model weights %s: %s", path, strerror(errno));
-      return 1;
-    }
-    if (fstat(fd, &st) != 0) {
-      fmt_to(err, err_size, "model weights %s: %s", path, strerror(errno));
-      close(fd);
-      return 1;
-    }
-    if ((int64_t)st.st_size != qcc_file_sizes[f]) {
-      fmt_to(err, err_size,
-             "model weights %s: size %lld differs from the %lld bytes this executable was "
-             "built for",
-             path, (long long)st.st_size, (long long)qcc_file_sizes[f]);
-      close(fd);
-      return 1;
-    }
-    m->map_sizes[f] = (size_t)st.st_size;
-    if (st.st_size > 0) {
-      void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p == MAP_FAILED) {
-        fmt_to(err, err_size, "model weights %s: cannot map: %s", path, strerror(errno));
-        close(fd);
-        return 1;
-      }
-      m->maps[f] = p;
-    }
-    close(fd);
-    m->file_bytes += (uint64_t)st.st_size;
-  }
-  return 0;
-}
-
-static int resolve_weights(qcc_model *m, char *err, size_t err_size) {
-  const int embedded = info(QCC_INFO_EMBEDDED) != 0;
-  int64_t w;
-  if (embedded && !qcc_weight_blob) {
-    fmt_to(err, err_size, "this executable was built with embedded weights but has none");
-    return 1;
-  }
-  for (w = 0; w < m->n_weights; ++w) {
-    const int64_t *e = weight_entry(w);
-    int64_t file = e[0], offset = e[1], bytes = e[2], type = e[3], elems = e[4];
-    if (offset < 0 || bytes < 0 || elems < 0) {
-      fmt_to(err, err_size, "weight %s: bad table entry", m->weight_names[w]);
-      return 1;
-    }
-    if (embedded) {
-      m->weights[w] = qcc_weight_blob + offset;
-    } else {
-      if (file < 0 || file >= m->n_files || (uint64_t)offset + (uint64_t)bytes > m->map_sizes[file]) {
-        fmt_to(err, err_size, "weight %s: bytes %lld..%lld are outside its weight file",
-               m->weight_names[w], (long long)offset, (long long)(offset + bytes));
-        return 1;
-      }
-      m->weights[w] = (const uint8_t *)m->maps[file] + offset;
-    }
-    if ((type == GGML_F16 || type == GGML_BF16) && elems <= QCC_CONVERT_MAX) {
-      const uint8_t *src = m->weights[w];
-      float *dst;
-      int64_t i;
-      if (bytes < 2 * elems) {
-        fmt_to(err, err_size, "weight %s: %lld bytes for %lld 16-bit values", m->weight_names[w],
-               (long long)bytes, (long long)elems);
-        return 1;
-      }
-      dst = (float *)malloc((size_t)(elems > 0 ? elems : 1) * sizeof(float));
-      if (!dst) {
-        fmt_to(err, err_size, "out of memory converting weight %s", m->weight_names[w]);
-        return 1;
-      }
-      for (i = 0; i < elems; ++i) {
-        uint16_t h;
-        memcpy(&h, src + 2 * i, 2); /* little-endian hosts only, as GGUF */
-        dst[i] = type == GGML_F16 ? f16_to_f32(h) : bf16_to_f32(h);
-      }
-      m->converted[w] = dst;
-    }
-    m->weights_bytes += (uint64_t)bytes;
-  }
-  return 0;
-}
-
-qcc_model *qcc_model_open(int threads, char *err, size_t err_size) {
-  qcc_model *m;
-  struct stat st;
-  int64_t nf, nw;
-  fmt_to(err, err_size, "%s", "");
-  if (info(QCC_INFO_ABI_VERSION) != QCC_ABI_VERSION) {
-    fmt_to(err, err_size, "glue ABI version %lld, runtime ABI version %d: rebuild with one qcc",
-           (long long)info(QCC_INFO_ABI_VERSION), QCC_ABI_VERSION);
-    return NULL;
-  }
-  nf = info(QCC_INFO_EMBEDDED) ? 0 : info(QCC_INFO_N_FILES);
-  nw = info(QCC_INFO_N_WEIGHTS);
-  m = (qcc_model *)calloc(1, sizeof *m);
-  if (!m) {
-    fmt_to(err, err_size, "out of memory");
-    return NULL;
-  }
-  m->n_files = nf;
-  m->n_weights = nw;
-  m->maps = (void **)calloc((size_t)(nf > 0 ? nf : 1), sizeof(void *));
-  m->map_sizes = (size_t *)calloc((size_t)(nf > 0 ? nf : 1), sizeof(size_t));
-  m->file_paths = split_strings(qcc_file_paths, nf);
-  m->weight_names = split_strings(qcc_weight_names, nw);
-  m->weights = (const uint8_t **)calloc((size_t)(nw > 0 ? nw : 1), sizeof(uint8_t *));
-  m->converted = (float **)calloc((size_t)(nw > 0 ? nw : 1), sizeof(float *));
-  if (!m->maps || !m->map_sizes || !m->file_paths || !m->weight_names || !m->weights ||
-      !m->converted) {
-    fmt_to(err, err_size, "out of memory");
-    qcc_model_close(m);
-    return NULL;
-  }
-  halide_set_error_handler(halide_error_hook);
-  if (info(QCC_INFO_USES_GPU) && check_cuda(m, err, err_size)) {
-    qcc_model_close(m);
-    return NULL;
-  }
-  if (map_files(m, err, err_size) || resolve_weights(m, err, err_size)) {
-    qcc_model_close(m);
-    return NULL;
-  }
-  if (stat("/proc/self/exe", &st) == 0)
-    m->file_bytes += (uint64_t)st.st_size;
-  set_threads(m, threads);
-  return m;
-}
-
-void qcc_model_close(qcc_model *m) {
-  int64_t i;
-  if (!m)
-    return;
-  for (i = 0; m->maps && i < m->n_files; ++i)
-    if (m->maps[i])
-      munmap(m->maps[i], m->map_sizes[i]);
-  for (i = 0; m->converted && i < m->n_weights; ++i)
-    free(m->converted[i]);
-  /* The CUDA driver stays loaded (dlclose of a driver the Halide runtime may use is unsafe). */
-  free(m->maps);
-  free(m->map_sizes);
-  free((void *)m->file_paths);
-  free((void *)m->weight_names);
-  free((void *)m->weights);
-  free(m->converted);
-  free(m);
 }
 
 /*--- Instances -------------------------------------------------------------------------*/
@@ -580,11 +307,14 @@ float *qcc_rt_slot(qcc_ctx *c, int64_t slot) {
   return c->slots[slot];
 }
 
-/* The [rowBytes, rows] uint8 view of weight `w` with rows of `cols` elements. */
+/* The view of weight `w` with rows of `cols` elements, as qcc_matmul / qcc_embed take it
+ * (WeightDecoders.h): f32 weights as float32 [cols, rows], f16 and bf16 as uint16 bits
+ * [cols, rows], every other format as the uint8 bytes [rowBytes, rows]. */
 static int weight_view(qcc_ctx *c, const char *which, int64_t w, int64_t cols,
                        halide_buffer_t *b, halide_dimension_t *d, int64_t *rows_out) {
   const int64_t *e;
-  int64_t rows, row_bytes;
+  int64_t rows, row_bytes, size = 1;
+  int code = halide_type_uint;
   if (!weight_ok(c, which, w))
     return 0;
   e = weight_entry(w);
@@ -600,9 +330,15 @@ static int weight_view(qcc_ctx *c, const char *which, int64_t w, int64_t cols,
     return 0;
   }
   row_bytes = e[2] / rows;
-  dim(&d[0], 0, row_bytes, 1);
-  dim(&d[1], 0, rows, row_bytes);
-  view(b, d, 2, c->m->weights[w], halide_type_uint, 8);
+  if (e[3] == GGML_F32) {
+    code = halide_type_float;
+    size = 4;
+  } else if (e[3] == GGML_F16 || e[3] == GGML_BF16) {
+    size = 2;
+  }
+  dim(&d[0], 0, row_bytes / size, 1);
+  dim(&d[1], 0, rows, row_bytes / size);
+  view(b, d, 2, c->m->weights[w], code, 8 * (int)size);
   *rows_out = rows;
   return 1;
 }
