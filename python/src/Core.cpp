@@ -322,32 +322,8 @@ bool Module::summaryJSON(std::string &out, std::string &err) {
   auto config = m->getAttrOfType<qllm::ModelConfigAttr>("qllm.config");
   if (!config)
     return err = "the module has no qllm.config", false;
-  qllm::WeightSummary ws = qllm::summarizeWeights(m);
-  json::Object formats;
-  for (StringRef name : ws.getFormatNames()) {
-    const qllm::FormatSummary &f = ws.perFormat.find(name)->second;
-    formats[name] = json::Object{
-        {"tensors", f.numTensors}, {"elements", f.numElements}, {"bytes", f.storageBytes}};
-  }
   // The keys of `qcc-run model.mlir summary --json` (tools/qcc-run).
-  json::Object obj{{"name", config.getName()},
-                   {"dim", config.getDim()},
-                   {"ffn_dim", config.getFfnDim()},
-                   {"n_layers", config.getNLayers()},
-                   {"n_heads", config.getNHeads()},
-                   {"n_kv_heads", config.getNKvHeads()},
-                   {"head_dim", config.getHeadDim()},
-                   {"vocab_size", config.getVocabSize()},
-                   {"max_seq_len", config.getMaxSeqLen()},
-                   {"rope_theta", config.getRopeTheta().convertToDouble()},
-                   {"rope_style", qllm::stringifyRopeStyle(config.getRopeStyle())},
-                   {"norm_eps", config.getNormEps().convertToDouble()},
-                   {"tied_embeddings", config.getTiedEmbeddings()},
-                   {"tensors", ws.numTensors},
-                   {"parameters", ws.numElements},
-                   {"weight_bytes", ws.storageBytes},
-                   {"bits_per_weight", ws.bitsPerWeight()},
-                   {"formats", std::move(formats)}};
+  json::Object obj = qllm::summaryToJSON(config, qllm::summarizeWeights(m));
   if (auto wf = m->getAttrOfType<qllm::WeightFileAttr>("qllm.weights"))
     obj["weight_file"] = wf.getPath();
   out = toJSONText(std::move(obj));

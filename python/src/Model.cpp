@@ -1,8 +1,8 @@
 //===- Model.cpp - the reference executor for Python (what qcc-run runs) ----===//
 //
 // Python is a third host of the evaluation driver (docs/Driver.md), next to qcc-run and the
-// executables qcc emits: Model implements driver::DriverModel over the reference executor as
-// qcc-run does, and each command computes and reports exactly what the driver's command does
+// executables qcc emits: Model holds the same driver::DriverModel over the reference executor
+// as qcc-run (qcc/Exec/ReferenceDriverModel.h), and each command computes and reports exactly what the driver's command does
 // (same options, same tokenization, same JSON keys), so numbers agree with `qcc-run ... --json`.
 //
 //===----------------------------------------------------------------------===//
@@ -14,7 +14,7 @@
 #include "qcc/Driver/Driver.h"
 #include "qcc/Eval/Generate.h"
 #include "qcc/Eval/Perplexity.h"
-#include "qcc/Exec/ReferenceExecutor.h"
+#include "qcc/Exec/ReferenceDriverModel.h"
 #include "qcc/Runtime/Kernels.h"
 #include "qcc/Tokenizer/Tokenizer.h"
 
@@ -28,60 +28,6 @@ using namespace llvm;
 using namespace qcc;
 
 namespace qcc::python {
-namespace {
-
-class ReferenceInstance : public driver::ModelInstance {
-public:
-  explicit ReferenceInstance(std::unique_ptr<ReferenceExecutor> ex) : ex_(std::move(ex)) {}
-  int64_t vocabSize() const override { return ex_->vocabSize(); }
-  int64_t maxSeqLen() const override { return ex_->maxSeqLen(); }
-  Error reset(int64_t batch) override { return ex_->reset(batch); }
-  Error forward(ArrayRef<int32_t> tokens, int64_t B, int64_t T, int64_t pos,
-                std::vector<float> &logits) override {
-    return ex_->forward(tokens, B, T, pos, logits);
-  }
-  void setCacheLength(int64_t positions) override { ex_->setCacheLength(positions); }
-  uint64_t kvCacheBytes() const override { return ex_->kvCacheBytes(); }
-
-private:
-  std::unique_ptr<ReferenceExecutor> ex_;
-};
-
-/// qcc-run's model: the module, its mapped weight file and its tokenizer.
-class ReferenceDriverModel : public driver::DriverModel {
-public:
-  ReferenceDriverModel(LoadedModel m, StringRef path) : m_(std::move(m)), path_(path.str()) {}
-  std::string name() const override {
-    if (auto config = (*m_.module)->getAttrOfType<qllm::ModelConfigAttr>("qllm.config"))
-      return config.getName().str();
-    return path_;
-  }
-  const Tokenizer *tokenizer() const override { return m_.tokenizer.get(); }
-  uint64_t weightsBytes() const override {
-    return uint64_t(qllm::summarizeWeights(*m_.module).storageBytes);
-  }
-  uint64_t fileBytes() const override {
-    uint64_t moduleBytes = 0;
-    (void)sys::fs::file_size(path_, moduleBytes);
-    return moduleBytes + m_.weights->size;
-  }
-  void setThreads(int n) override { rt::setThreads(n); }
-  int numThreads() const override { return rt::numThreads(); }
-  Expected<std::unique_ptr<driver::ModelInstance>> open() override {
-    auto ex = ReferenceExecutor::create(*m_.module, *m_.weights);
-    if (!ex)
-      return ex.takeError();
-    return std::make_unique<ReferenceInstance>(std::move(*ex));
-  }
-  const std::string &path() const { return path_; }
-  mlir::ModuleOp module() const { return *m_.module; }
-
-private:
-  LoadedModel m_;
-  std::string path_;
-};
-
-} // namespace
 
 struct Model::Impl {
   std::unique_ptr<ReferenceDriverModel> model;
@@ -99,13 +45,13 @@ Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
 std::unique_ptr<Model> Model::load(const std::string &path, std::string &err) {
-  Expected<LoadedModel> m = loadModel(path, /*withTokenizer=*/true);
+  auto m = loadReferenceDriverModel(path, /*withTokenizer=*/true);
   if (!m) {
     fail(err, m.takeError());
     return nullptr;
   }
   auto impl = std::make_unique<Impl>();
-  impl->model = std::make_unique<ReferenceDriverModel>(std::move(*m), path);
+  impl->model = std::move(*m);
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 

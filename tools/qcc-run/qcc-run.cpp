@@ -15,12 +15,9 @@
 #include "qcc/Dialect/QLlm/ModelSummary.h"
 #include "qcc/Dialect/QLlm/QLlmOps.h"
 #include "qcc/Driver/Driver.h"
-#include "qcc/Exec/ReferenceExecutor.h"
-#include "qcc/Runtime/Kernels.h"
-#include "qcc/Tokenizer/Tokenizer.h"
+#include "qcc/Exec/ReferenceDriverModel.h"
 
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -48,31 +45,8 @@ int runSummary(LoadedModel &m) {
   auto config = (*m.module)->getAttrOfType<qllm::ModelConfigAttr>("qllm.config");
   if (!config)
     die(modelPath + ": module has no qllm.config");
-  json::Object formats;
-  for (StringRef name : ws.getFormatNames()) {
-    const qllm::FormatSummary &f = ws.perFormat.find(name)->second;
-    formats[name] = json::Object{
-        {"tensors", f.numTensors}, {"elements", f.numElements}, {"bytes", f.storageBytes}};
-  }
-  json::Object obj{{"name", config.getName()},
-                   {"dim", config.getDim()},
-                   {"ffn_dim", config.getFfnDim()},
-                   {"n_layers", config.getNLayers()},
-                   {"n_heads", config.getNHeads()},
-                   {"n_kv_heads", config.getNKvHeads()},
-                   {"head_dim", config.getHeadDim()},
-                   {"vocab_size", config.getVocabSize()},
-                   {"max_seq_len", config.getMaxSeqLen()},
-                   {"rope_theta", config.getRopeTheta().convertToDouble()},
-                   {"rope_style", qllm::stringifyRopeStyle(config.getRopeStyle())},
-                   {"norm_eps", config.getNormEps().convertToDouble()},
-                   {"tied_embeddings", config.getTiedEmbeddings()},
-                   {"tensors", ws.numTensors},
-                   {"parameters", ws.numElements},
-                   {"weight_bytes", ws.storageBytes},
-                   {"bits_per_weight", ws.bitsPerWeight()},
-                   {"formats", std::move(formats)},
-                   {"weight_file", m.weights->path}};
+  json::Object obj = qllm::summaryToJSON(config, ws);
+  obj["weight_file"] = m.weights->path;
   if (summaryJSON) {
     outs() << formatv("{0:2}", json::Value(std::move(obj))) << "\n";
     return 0;
@@ -98,66 +72,14 @@ int runSummary(LoadedModel &m) {
 }
 
 
-/// The reference executor as the driver sees it: one executor per open(), all reading the
-/// module's mapped weight file.
-class ReferenceInstance : public driver::ModelInstance {
-public:
-  explicit ReferenceInstance(std::unique_ptr<ReferenceExecutor> ex) : ex_(std::move(ex)) {}
-  int64_t vocabSize() const override { return ex_->vocabSize(); }
-  int64_t maxSeqLen() const override { return ex_->maxSeqLen(); }
-  Error reset(int64_t batch) override { return ex_->reset(batch); }
-  Error forward(ArrayRef<int32_t> tokens, int64_t B, int64_t T, int64_t pos,
-                std::vector<float> &logits) override {
-    return ex_->forward(tokens, B, T, pos, logits);
-  }
-  void setCacheLength(int64_t positions) override { ex_->setCacheLength(positions); }
-  uint64_t kvCacheBytes() const override { return ex_->kvCacheBytes(); }
-
-private:
-  std::unique_ptr<ReferenceExecutor> ex_;
-};
-
-class ReferenceModel : public driver::DriverModel {
-public:
-  ReferenceModel(LoadedModel m, StringRef path) : m_(std::move(m)), path_(path.str()) {}
-  std::string name() const override {
-    if (auto config = (*m_.module)->getAttrOfType<qllm::ModelConfigAttr>("qllm.config"))
-      return config.getName().str();
-    return path_;
-  }
-  const Tokenizer *tokenizer() const override { return m_.tokenizer.get(); }
-  uint64_t weightsBytes() const override {
-    return uint64_t(qllm::summarizeWeights(*m_.module).storageBytes);
-  }
-  uint64_t fileBytes() const override {
-    // The module text plus its weight file(s): what a deployment of this model copies.
-    uint64_t moduleBytes = 0;
-    (void)sys::fs::file_size(path_, moduleBytes);
-    return moduleBytes + m_.weights->size;
-  }
-  void setThreads(int n) override { rt::setThreads(n); }
-  int numThreads() const override { return rt::numThreads(); }
-  Expected<std::unique_ptr<driver::ModelInstance>> open() override {
-    Expected<std::unique_ptr<ReferenceExecutor>> ex =
-        ReferenceExecutor::create(*m_.module, *m_.weights);
-    if (!ex)
-      return ex.takeError();
-    return std::make_unique<ReferenceInstance>(std::move(*ex));
-  }
-
-private:
-  LoadedModel m_;
-  std::string path_;
-};
-
 class ReferenceFactory : public driver::DriverModelFactory {
 public:
   Expected<std::unique_ptr<driver::DriverModel>> load(StringRef path,
                                                       bool withTokenizer) override {
-    Expected<LoadedModel> m = loadModel(path, withTokenizer);
+    auto m = loadReferenceDriverModel(path, withTokenizer);
     if (!m)
       return m.takeError();
-    return std::make_unique<ReferenceModel>(std::move(*m), path);
+    return std::unique_ptr<driver::DriverModel>(std::move(*m));
   }
 };
 

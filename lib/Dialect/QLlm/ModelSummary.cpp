@@ -55,3 +55,30 @@ FailureOr<WeightFileAttr> qcc::qllm::getWeightFile(ModuleOp module) {
 FailureOr<TokenizerAttr> qcc::qllm::getTokenizer(ModuleOp module) {
   return getModuleAttr<TokenizerAttr>(module, QLlmDialect::kTokenizerAttrName, "#qllm.tokenizer");
 }
+
+llvm::json::Object qcc::qllm::summaryToJSON(ModelConfigAttr config, const WeightSummary &ws) {
+  llvm::json::Object formats;
+  for (llvm::StringRef name : ws.getFormatNames()) {
+    const FormatSummary &f = ws.perFormat.find(name)->second;
+    formats[name] = llvm::json::Object{
+        {"tensors", f.numTensors}, {"elements", f.numElements}, {"bytes", f.storageBytes}};
+  }
+  return llvm::json::Object{{"name", config.getName()},
+                            {"dim", config.getDim()},
+                            {"ffn_dim", config.getFfnDim()},
+                            {"n_layers", config.getNLayers()},
+                            {"n_heads", config.getNHeads()},
+                            {"n_kv_heads", config.getNKvHeads()},
+                            {"head_dim", config.getHeadDim()},
+                            {"vocab_size", config.getVocabSize()},
+                            {"max_seq_len", config.getMaxSeqLen()},
+                            {"rope_theta", config.getRopeTheta().convertToDouble()},
+                            {"rope_style", stringifyRopeStyle(config.getRopeStyle())},
+                            {"norm_eps", config.getNormEps().convertToDouble()},
+                            {"tied_embeddings", config.getTiedEmbeddings()},
+                            {"tensors", ws.numTensors},
+                            {"parameters", ws.numElements},
+                            {"weight_bytes", ws.storageBytes},
+                            {"bits_per_weight", ws.bitsPerWeight()},
+                            {"formats", std::move(formats)}};
+}

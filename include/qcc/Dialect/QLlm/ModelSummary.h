@@ -14,6 +14,7 @@
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/JSON.h"
 
 namespace qcc::qllm {
 
@@ -38,6 +39,10 @@ struct WeightSummary : FormatSummary {
 /// Summarizes every `qllm.weight` in `module`, counting each distinct tensor name once (tied
 /// embeddings and repeated references name the same tensor).
 WeightSummary summarizeWeights(mlir::ModuleOp module);
+
+/// The keys of `qcc-run model.mlir summary --json` but `weight_file` (the host adds the path it
+/// resolved): the model's shape from `config` and `summary`'s counts, per format too.
+llvm::json::Object summaryToJSON(ModelConfigAttr config, const WeightSummary &summary);
 
 /// The module's `qllm.config`, `qllm.weights` and `qllm.tokenizer` attributes. Each emits an
 /// error on the module and fails when the attribute is missing.
