@@ -212,6 +212,28 @@ static Error simulateMethod(const ModelSource &src, const QuantizeOptions &opts,
   return Error::success();
 }
 
+std::string describeQuantizeError(mlir::ModuleOp module, Error err) {
+  std::string msg;
+  handleAllErrors(
+      std::move(err),
+      [&](const TensorError &te) {
+        msg = te.tensor + ": " + te.message;
+        module.walk([&](qllm::WeightOp w) {
+          if (w.getName() != te.tensor)
+            return mlir::WalkResult::advance();
+          std::string where;
+          if (auto loc = dyn_cast<mlir::FileLineColLoc>(w.getLoc()))
+            where = formatv("{0}:{1}:{2}: ", loc.getFilename().getValue(), loc.getLine(),
+                            loc.getColumn())
+                        .str();
+          msg = where + "'qllm.weight' op " + msg;
+          return mlir::WalkResult::interrupt();
+        });
+      },
+      [&](const ErrorInfoBase &e) { msg = e.message(); });
+  return msg;
+}
+
 Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource &src,
                                        const Tokenizer *tokenizer, const QuantizeOptions &opts) {
   auto start = std::chrono::steady_clock::now();

@@ -334,28 +334,6 @@ bool Module::summaryJSON(std::string &out, std::string &err) {
 // Quantize (qcc-quantize)
 //===----------------------------------------------------------------------===//
 
-/// An error about one tensor names its qllm.weight op and where it is (as qcc-quantize does).
-static std::string tensorErrorMessage(mlir::ModuleOp module, Error err) {
-  std::string msg;
-  handleAllErrors(
-      std::move(err),
-      [&](const TensorError &te) {
-        msg = te.tensor + ": " + te.message;
-        module.walk([&](qllm::WeightOp w) {
-          if (w.getName() != te.tensor)
-            return mlir::WalkResult::advance();
-          std::string where;
-          if (auto loc = dyn_cast<mlir::FileLineColLoc>(w.getLoc()))
-            where = formatv("{0}:{1}:{2}: ", loc.getFilename().getValue(), loc.getLine(),
-                            loc.getColumn())
-                        .str();
-          msg = where + "'qllm.weight' op " + msg;
-          return mlir::WalkResult::interrupt();
-        });
-      },
-      [&](const ErrorInfoBase &e) { msg = e.message(); });
-  return msg;
-}
 
 bool quantize(const QuantizeOptions &q, std::string &reportJSON, std::string &err) {
   // The checks and messages of qcc-quantize.
@@ -420,7 +398,7 @@ bool quantize(const QuantizeOptions &q, std::string &reportJSON, std::string &er
   DiagnosticCollector diags(m.context.get());
   auto report = quantizeModel(m, opts);
   if (!report)
-    return err = tensorErrorMessage(*m.module, report.takeError()), false;
+    return err = describeQuantizeError(*m.module, report.takeError()), false;
   auto cleanup = [&](std::string msg) {
     sys::fs::remove(opts.ggufPath);
     err = std::move(msg);

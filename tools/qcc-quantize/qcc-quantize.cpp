@@ -78,25 +78,7 @@ static cl::opt<std::string> reportPath("report", cl::desc("Write every tensor's 
 
 /// Errors about one tensor name its qllm.weight op and where it is, as an MLIR diagnostic would.
 [[noreturn]] static void dieOn(mlir::ModuleOp module, Error err) {
-  std::string msg;
-  handleAllErrors(
-      std::move(err),
-      [&](const TensorError &te) {
-        msg = te.tensor + ": " + te.message;
-        module.walk([&](qllm::WeightOp w) {
-          if (w.getName() != te.tensor)
-            return mlir::WalkResult::advance();
-          std::string where;
-          if (auto loc = dyn_cast<mlir::FileLineColLoc>(w.getLoc()))
-            where = formatv("{0}:{1}:{2}: ", loc.getFilename().getValue(), loc.getLine(),
-                            loc.getColumn())
-                        .str();
-          msg = where + "'qllm.weight' op " + msg;
-          return mlir::WalkResult::interrupt();
-        });
-      },
-      [&](const ErrorInfoBase &e) { msg = e.message(); });
-  die(msg);
+  die(describeQuantizeError(module, std::move(err)));
 }
 
 static std::string absolute(StringRef p) {

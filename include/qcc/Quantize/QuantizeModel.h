@@ -72,6 +72,11 @@ public:
   std::string message; ///< The reason, without the tensor name.
 };
 
+/// The one-line message of a quantizeModel error: a TensorError names its qllm.weight op and
+/// where it is in `module` (`FILE:LINE:COL: 'qllm.weight' op TENSOR: REASON`, as an MLIR
+/// diagnostic would); any other error its own message.
+std::string describeQuantizeError(mlir::ModuleOp module, llvm::Error err);
+
 struct TensorChoice {
   std::string sourceName; ///< Name in the input weight file.
   std::string name;       ///< llama.cpp's name in the output GGUF.
