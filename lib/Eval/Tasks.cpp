@@ -76,6 +76,8 @@ Expected<std::vector<ScoreResult>> scoreRequests(LanguageModel &model,
   const int64_t maxLen = model.maxSeqLen(), V = model.vocabSize();
   if (opts.batch < 1)
     return fail("--batch must be positive");
+  if (maxLen < 1 || V < 1)
+    return fail("the model has no context or no vocabulary");
   ScoringStats st;
   st.requests = int64_t(requests.size());
   // Rows: distinct inputs (context + continuation, cut to maxLen + 1 tokens, minus the last).
@@ -91,6 +93,13 @@ Expected<std::vector<ScoreResult>> scoreRequests(LanguageModel &model,
                   ": the context has no tokens (a model without BOS needs a context)");
     if (int64_t(q.continuation.size()) > maxLen)
       ++st.continuationsCut; // only its last maxLen tokens have a prediction in the window
+    // Every token, the continuation's last included: it is an input nowhere but a scored
+    // target (its logit is read).
+    for (const std::vector<int32_t> *part : {&q.context, &q.continuation})
+      for (int32_t t : *part)
+        if (t < 0 || t >= V)
+          return fail("request " + Twine(r) + ": token id " + Twine(t) +
+                      " is outside the vocabulary of " + Twine(V));
     std::vector<int32_t> full = q.context;
     full.insert(full.end(), q.continuation.begin(), q.continuation.end());
     if (int64_t(full.size()) > maxLen + 1) {
@@ -98,10 +107,6 @@ Expected<std::vector<ScoreResult>> scoreRequests(LanguageModel &model,
       ++st.truncated;
     }
     full.pop_back();
-    for (int32_t t : full)
-      if (t < 0 || t >= V)
-        return fail("request " + Twine(r) + ": token id " + Twine(t) +
-                    " is outside the vocabulary of " + Twine(V));
     auto [it, inserted] = rowOf.try_emplace(std::move(full), rows.size());
     if (inserted)
       rows.push_back(it->first);

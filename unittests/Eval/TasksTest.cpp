@@ -198,6 +198,20 @@ TEST(Tasks, TruncatesFromTheLeftLikeLmEval) {
   EXPECT_NEAR(got[0].logLikelihood, refLL({'b'}, {'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'}), 1e-9);
 }
 
+TEST(Tasks, TokensOutsideTheVocabularyAreRefused) {
+  PrefixHashModel m;
+  // The continuation's last token is a scored target only (no input row holds it): it is
+  // checked too, before any logit is read.
+  for (ScoreRequest r : {ScoreRequest{{kBos, 'a'}, {'b', int32_t(kVocab)}},
+                         ScoreRequest{{kBos, -1}, {'b'}}, ScoreRequest{{kBos}, {int32_t(kVocab)}}}) {
+    llvm::Expected<std::vector<ScoreResult>> got = scoreRequests(m, {r}, ScoringOptions());
+    ASSERT_FALSE(bool(got));
+    EXPECT_NE(llvm::toString(got.takeError()).find("is outside the vocabulary of 257"),
+              std::string::npos);
+  }
+  EXPECT_TRUE(m.calls.empty());
+}
+
 TEST(Tasks, AccNormByLengthFlipsTheAnswer) {
   TaskSet set;
   set.kind = TaskKind::HellaSwag;
