@@ -336,6 +336,11 @@ static int weight_view(qcc_ctx *c, const char *which, int64_t w, int64_t cols,
   } else if (e[3] == GGML_F16 || e[3] == GGML_BF16) {
     size = 2;
   }
+  if (size > 1 && row_bytes != cols * size) {
+    ctx_fail(c, "%s: weight %s: rows of %lld bytes are not %lld elements of %lld bytes", which,
+             c->m->weight_names[w], (long long)row_bytes, (long long)cols, (long long)size);
+    return 0;
+  }
   dim(&d[0], 0, row_bytes / size, 1);
   dim(&d[1], 0, rows, row_bytes / size);
   view(b, d, 2, c->m->weights[w], code, 8 * (int)size);
