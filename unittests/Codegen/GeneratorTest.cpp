@@ -139,6 +139,12 @@ TEST(Generator, Q8ActRejectsWhatItCannotDo) {
   EXPECT_NE(generate(dir, "k_bad", q8 + "format=q4_0 batch=1 cols=96"), 0);  // not 128·k
   EXPECT_NE(generate(dir, "k_bad", q8 + "format=int4_g16_sym batch=1"), 0);  // group < 32
   EXPECT_NE(generate(dir, "k_bad", q8 + "format=int3_g128_sym batch=1"), 0); // not 4-bit
+  // Row blocks need whole tiles of fixed rows.
+  EXPECT_NE(generate(dir, "k_bad", q8 + "format=q4_K batch=1 row_block=4"), 0); // dynamic rows
+  EXPECT_NE(generate(dir, "k_bad", q8 + "format=q4_K batch=1 rows=40 row_block=4"), 0);
+  EXPECT_NE(readFile(dir / "log.txt").find("row_block=4 needs fixed rows"), std::string::npos)
+      << readFile(dir / "log.txt");
+  EXPECT_NE(generate(dir, "k_bad", q8 + "format=q4_K batch=1 rows=48 row_block=3"), 0);
   EXPECT_NE(generate(dir, "k_bad", "target=host-cuda-cuda_capability_86 act_quant=q8_block "
                                    "format=q4_K batch=1"),
             0);

@@ -17,17 +17,22 @@
 #include "qcc_test_gemv_q4_k_4096_q8.h"
 #include "qcc_test_matmul_int4_g128_asym_q8.h"
 #include "qcc_test_matmul_int4_g128_sym_q8.h"
+#include "qcc_test_matmul_int4_g128_asym_q8_long.h"
 #include "qcc_test_matmul_int4_g128_sym_q8_b3.h"
+#include "qcc_test_matmul_int4_g128_sym_q8_b3_rb4.h"
 #include "qcc_test_matmul_int4_g256_asym_q8.h"
 #include "qcc_test_matmul_int4_g32_asym_q8.h"
 #include "qcc_test_matmul_int4_g64_sym_q8.h"
 #include "qcc_test_matmul_q4_0_q8.h"
 #include "qcc_test_matmul_q4_0_q8_o1.h"
+#include "qcc_test_matmul_q4_0_q8_rb2.h"
 #include "qcc_test_matmul_q4_k.h"
 #include "qcc_test_matmul_q4_k_q8.h"
 #include "qcc_test_matmul_q4_k_q8_b3.h"
 #include "qcc_test_matmul_q4_k_q8_o0.h"
+#include "qcc_test_matmul_q4_k_q8_rb4.h"
 #include "qcc_test_matmul_q6_k_q8.h"
+#include "qcc_test_matmul_q6_k_q8_rb4.h"
 
 #include "HalideBuffer.h"
 
@@ -41,19 +46,21 @@ using Halide::Runtime::Buffer;
 
 namespace {
 
-/// ggml's quantize_row_q8_0 per block of 32 (round half to even, as the kernel's round()),
-/// returned dequantized: x̂ = d · q.
-std::vector<float> fakeQuantQ8Blocks(const std::vector<float> &x, int64_t cols, int64_t n) {
+/// ggml's quantize_row_q8_0 per block of `block` columns (round half to even, as the kernel's
+/// round()), returned dequantized: x̂ = d · q. Blocks of 32 for q4_0 and int4 groups
+/// (MatMulQ8Act.cpp), of 256 for q4_K and q6_K (MatMulQ8K.cpp, ggml's q8_K blocks).
+std::vector<float> fakeQuantQ8Blocks(const std::vector<float> &x, int64_t cols, int64_t n,
+                                     int block = 32) {
   std::vector<float> out(x.size());
   for (int64_t t = 0; t < n; ++t)
-    for (int64_t b = 0; b < cols; b += 32) {
+    for (int64_t b = 0; b < cols; b += block) {
       const float *v = &x[size_t(t * cols + b)];
       float amax = 0;
-      for (int k = 0; k < 32; ++k)
+      for (int k = 0; k < block; ++k)
         amax = std::max(amax, std::fabs(v[k]));
       const float d = amax / 127.0f;
       const float id = d != 0.0f ? 1.0f / d : 0.0f;
-      for (int k = 0; k < 32; ++k) {
+      for (int k = 0; k < block; ++k) {
         float q = std::nearbyint(v[k] * id);
         q = std::min(127.0f, std::max(-127.0f, q));
         out[size_t(t * cols + b + k)] = d * q;
@@ -69,7 +76,8 @@ double checkQ8(const Case &c, int64_t rows, int64_t cols, int64_t n, unsigned se
   QuantWeight q = quantize(c, rows, cols, seed);
   if (x.empty())
     x = gaussian(size_t(n * cols), seed + 1);
-  std::vector<float> xq = fakeQuantQ8Blocks(x, cols, n);
+  const bool kQuant = c.type == GGMLType::Q4_K || c.type == GGMLType::Q6_K;
+  std::vector<float> xq = fakeQuantQ8Blocks(x, cols, n, kQuant ? 256 : 32);
   std::vector<float> w = rt::dequantizeAll(q.view);
   std::vector<float> got(size_t(n * rows), -1.0f);
   Buffer<float> xb(x.data(), int(cols), int(n));
@@ -145,6 +153,20 @@ TEST(Q8Act, SmallBatchAndLowerOptLevels) {
           21, 512, 3, 22);
   checkQ8(q8Case("q4_K -O0", qcc_test_matmul_q4_k_q8_o0, GGMLType::Q4_K), 19, 512, 1, 23);
   checkQ8(q8Case("q4_0 -O1 b2", qcc_test_matmul_q4_0_q8_o1, GGMLType::Q4_0), 19, 512, 2, 24);
+}
+
+// Row blocks: several rows per step share the activations' loads (fixed shapes, whole tiles).
+// int4 asym at 8448 columns gets 4-row blocks from the generator's own choice (rows > 8192).
+TEST(Q8Act, RowBlocks) {
+  checkQ8(q8Case("q4_K rb4", qcc_test_matmul_q4_k_q8_rb4, GGMLType::Q4_K), 48, 512, 1, 61);
+  checkQ8(q8Case("q6_K rb4", qcc_test_matmul_q6_k_q8_rb4, GGMLType::Q6_K), 32, 768, 1, 62);
+  checkQ8(q8Case("q4_0 rb2 b2", qcc_test_matmul_q4_0_q8_rb2, GGMLType::Q4_0), 32, 384, 2, 63);
+  checkQ8(q8Case("int4_g128_sym rb4 b3", qcc_test_matmul_int4_g128_sym_q8_b3_rb4, GGMLType::I8,
+                 intFormat(4, 128, true)),
+          48, 640, 3, 64);
+  checkQ8(q8Case("int4_g128_asym 8448", qcc_test_matmul_int4_g128_asym_q8_long, GGMLType::I8,
+                 intFormat(4, 128, false)),
+          32, 8448, 1, 65);
 }
 
 TEST(Q8Act, Gemv4096) {

@@ -31,7 +31,10 @@
 // vectorised); rows in parallel tiles; per row, the lanes' float sums in one vector, the
 // step's integer sums in a second Func computed per step (the 4-wide sum an atomic vectorised
 // reduction, the pattern Halide turns into dot-product instructions); the batch (≤ 8)
-// unrolled inside the row. O0: Halide's defaults (scalar), except the per-call Funcs.
+// unrolled inside the row. With rowBlock > 1 (long rows, MatMulGenerator.cpp) that many rows
+// run together, unrolled inside the step loop, so each step's activation codes, scales and
+// sums are loaded once for all of them (and the tables are built for the block).
+// O0: Halide's defaults (scalar), except the per-call Funcs.
 //
 //===----------------------------------------------------------------------===//
 #include "MatMulQ8Act.h"
@@ -211,6 +214,19 @@ private:
 
 } // namespace
 
+Var rowLoops(Func y, Var r, Var i, Var ro, Var ri, Var rr, int rowTile, int rowBlock) {
+  y.split(r, ro, ri, rowTile, TailStrategy::GuardWithIf);
+  if (rowBlock <= 1) {
+    // One row per step: the row loop itself (guarded per row; a second split would make Halide
+    // require whole tiles of w).
+    y.reorder(i, ri, ro);
+    return ri;
+  }
+  Var rb("rb");
+  y.split(ri, rb, rr, rowBlock, TailStrategy::GuardWithIf).reorder(i, rr, rb, ro);
+  return rb;
+}
+
 std::unique_ptr<Q8Layout> makeQ8Layout(const std::string &format) {
   std::string f = format;
   std::transform(f.begin(), f.end(), f.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -382,10 +398,11 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   dxl.compute_root();
   xs.compute_root();
   one.compute_root();
-  Var ro("ro"), ri("ri");
-  y.split(r, ro, ri, options.rowTile, TailStrategy::GuardWithIf).reorder(i, ri, ro);
-  par.compute_at(y, ri);
-  tab.compute_at(y, ri);
+  const int RB = std::max(1, options.rowBlock);
+  Var ro("ro"), ri("ri"), rr("rr");
+  Var rb = rowLoops(y, r, i, ro, ri, rr, options.rowTile, RB);
+  par.compute_at(y, rb);
+  tab.compute_at(y, rb);
   if (!o.vectorize())
     return;
   amax.update().atomic().vectorize(r32);
@@ -413,11 +430,19 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     y.unroll(i);
   if (o.parallel())
     y.parallel(ro);
-  acc.compute_at(y, ri).vectorize(j);
-  acc.update().reorder(j, i, rs).vectorize(j);
+  acc.compute_at(y, rb).vectorize(j);
+  acc.update().reorder(j, i, r, rs).vectorize(j);
+  if (RB > 1) {
+    acc.bound_extent(r, RB).unroll(r);
+    acc.update().unroll(r);
+    if (o.unroll())
+      y.unroll(rr);
+  }
   if (unrollBatch)
     acc.update().unroll(i);
   isum.compute_at(acc, rs).vectorize(j).unroll(h);
+  if (RB > 1)
+    isum.unroll(r);
   const std::vector<RVar> rv = isum.rvars(0);
   if (pairs) {
     isum.update().reorder(rv[0], j, h, i).atomic().vectorize(rv[0]).vectorize(j).unroll(h);
@@ -432,6 +457,10 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
         .unroll(h);
     if (unrollBatch)
       p16.update().unroll(i);
+    if (RB > 1) {
+      p16.unroll(r);
+      p16.update().unroll(r);
+    }
   } else {
     isum.update()
         .reorder(rv[0], j, rv[1], h, i)
@@ -443,6 +472,8 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   }
   if (unrollBatch)
     isum.update().unroll(i);
+  if (RB > 1)
+    isum.update().unroll(r);
 }
 
 } // namespace qcc::kernels

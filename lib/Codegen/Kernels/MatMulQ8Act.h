@@ -73,6 +73,9 @@ std::unique_ptr<Q8Layout> makeQ8Layout(const std::string &format);
 
 struct Q8ActOptions {
   int rowTile = 16;
+  /// Rows computed together in the step loop (a divisor of rowTile): the activations' codes,
+  /// scales and sums loaded once per step serve that many rows.
+  int rowBlock = 1;
   /// The fixed batch (1..8): tokens unrolled inside the row loop.
   int batch = 1;
   OptLevel opt;
@@ -81,6 +84,18 @@ struct Q8ActOptions {
 /// Defines and schedules y(r, i) = Σ_k W(r, k) · x̂(k, i), x̂ the q8 fake quantization of x
 /// (per token, per block of 32 columns), computed with integer dot products per lane and one
 /// float scale per lane and step. x(k, i) float activations, w(byte, r) the stored rows.
+/// Splits y's rows into parallel tiles (ro) of rowTile rows and, for rowBlock > 1, blocks of
+/// rowBlock rows (rr inside); the batch i innermost. Returns the loop that runs once per row
+/// (rowBlock 1: ri) or row block, where the per-row Funcs are computed.
+Halide::Var rowLoops(Halide::Func y, Halide::Var r, Halide::Var i, Halide::Var ro, Halide::Var ri,
+                     Halide::Var rr, int rowTile, int rowBlock);
+
+/// q4_K and q6_K take MatMulQ8K.cpp's kernel (activations per 256 columns, integer scales).
+bool isQ8KFormat(const std::string &format);
+void defineMatMulQ8K(Halide::Func x, Halide::Func w, Halide::Func y, const std::string &format,
+                     Halide::Expr cols, Halide::Var r, Halide::Var i, const Halide::Target &target,
+                     const Q8ActOptions &options);
+
 void defineMatMulQ8Act(Halide::Func x, Halide::Func w, Halide::Func y, const Q8Layout &layout,
                        Halide::Expr cols, Halide::Var r, Halide::Var i,
                        const Halide::Target &target, const Q8ActOptions &options);

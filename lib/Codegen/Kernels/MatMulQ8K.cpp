@@ -1,0 +1,298 @@
+//===- MatMulQ8K.cpp - qcc_matmul act_quant=q8_block for q4_K and q6_K ------===//
+//
+// Decode GEMVs of the K-quants as ggml's ggml_vec_dot_q4_K_q8_K / _q6_K_q8_K compute them:
+//
+// 1. Once per call, the activations of each token are quantized per super-block of 256
+//    columns like ggml's quantize_row_q8_K: dx = max|x| / 127, q = round_half_even(x / dx)
+//    (x · (1/dx) here, as quantize_row_q8_0; 0 when dx = 0), x̂ = dx · q; and per group of the
+//    weight's scales (q4_K: sub-blocks of 32 columns, q6_K: 16) the sum of its codes (bsums).
+// 2. A weight value is d · sc_g · c − mn_g with an integer code c and integer group scale sc_g
+//    (q4_K: c in 0..15, sc and m 6-bit, mn_g = dmin · m_g; q6_K: c in 0..63 stored +32, sc int8,
+//    w = d · sc_g · (c − 32)). So per super-block b the dot product with x̂ is
+//       d_b · dx_b · Σ_g sc_g · Σ_{k in g} c_k q_k  −  (q4_K) dmin_b · dx_b · Σ_g m_g · bsum_g
+//                                                   −  (q6_K) 32 · d_b · dx_b · Σ_g sc_g · bsum_g
+//    The first sum is integer: per step (64 code bytes = 128 columns, a half of one super-block)
+//    and half h (low / high nibble, q6_K: the two 64-column halves), pmaddubsw multiplies code
+//    and activation bytes into i16 pairs and pmaddwd multiplies those pairs by the lanes' group
+//    scales (sc as i16) and adds them into i32: the scales cost no float work at all. The step's
+//    two halves are added as integers, converted once and multiplied by d_b · dx_b (one FMA per
+//    16 lanes and step). The second sum (the mins, or q6_K's −32 offset) is a per-row, per-token
+//    scalar computed from the scale table and the bsums, vectorised over groups.
+// 3. y = the fixed pairwise sum of the 16 lane sums minus that of the offset lanes.
+//
+// y equals Σ_k w_k · x̂_k (w the exact dequantized weights, x̂ per 256 columns) up to float
+// summation order: unittests/Codegen/Q8ActTest.cpp checks it against that scalar model.
+// Activation blocks of 256 (not 32, as MatMulQ8Act.cpp uses for q4_0 and int4 groups) are
+// ggml's choice for the K-quants, and what makes the integer scale folding possible: one dx
+// per step.
+//
+// Byte layouts (WeightDecoders.cpp): q4_K 144 B per 256 values: d, dmin, scales[12] @4,
+// qs[128] @16; step s covers qs[64·(s%2) ..]: byte p holds column 128s + 64·(p/32) + p%32 (low
+// nibble, group 4s + 2·(p/32)) and + 32 (high nibble, the next group). q6_K 210 B: ql[128],
+// qh[64] @128, scales int8[16] @192, d @208; step s = half s%2 of block s/2: ql[64·(s%2) + p]
+// holds the low 4 bits of column 128s + p (low nibble) and 128s + 64 + p (high nibble), their
+// 2 high bits in qh[32·(s%2) + p%32] at shift 2·(p/32) (+4 for the high nibble); group
+// (16 columns) 8s + 4h + p/16.
+//
+// Schedule (CPU, O ≥ 1): as MatMulQ8Act.cpp: activations once per call (compute_root), rows in
+// parallel tiles, optionally `rowBlock` rows per step, the batch (≤ 8) unrolled; per row (block)
+// the scale table, the super-block scales d (· dmin) and the offset term, vectorised over
+// groups. Without x86 pmaddubsw (AVX512-VNNI, arm dot products) each lane's 4-byte dot product is
+// one integer reduction (vpdpbusd / sdot) times the lane's group scale.
+//
+//===----------------------------------------------------------------------===//
+#include "MatMulQ8Act.h"
+
+#include "WeightDecoders.h"
+
+#include <algorithm>
+
+using namespace Halide;
+
+namespace qcc::kernels {
+namespace {
+
+Expr i16(Expr e) { return cast<int16_t>(e); }
+Expr i32(Expr e) { return cast<int32_t>(e); }
+Expr f32(Expr e) { return cast<float>(e); }
+
+} // namespace
+
+bool isQ8KFormat(const std::string &format) { return format == "q4_K" || format == "q6_K"; }
+
+void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr cols, Var r, Var i,
+                     const Target &target, const Q8ActOptions &options) {
+  const bool q6 = format == "q6_K";
+  const int blockBytes = q6 ? 210 : 144;
+  const int groupCols = q6 ? 16 : 32;     // columns per scale group
+  const int groupsPerBlock = 256 / groupCols;
+  Var b("b"), c("c"), p("p"), h("h"), s("s"), j("j"), g("g"), q("q"), l("l");
+  const bool x86 = target.arch == Target::X86;
+  const bool pairs = x86 && target.has_feature(Target::SSE41) &&
+                     !target.has_feature(Target::AVX512_SapphireRapids);
+
+  // 1. Activations: per token and super-block of 256 columns, dx and its inverse; the codes in
+  // column order, arranged per step and half in the weight's byte order; the groups' sums.
+  RDom r256(0, 256, "r256");
+  Func amax("q8k_amax"), dx("q8k_dx"), inv("q8k_inv");
+  amax(b, i) = 0.0f;
+  amax(b, i) = max(amax(b, i), abs(x(256 * b + r256, i)));
+  dx(b, i) = amax(b, i) / 127.0f;
+  inv(b, i) = select(dx(b, i) != 0.0f, 1.0f / dx(b, i), 0.0f);
+  Func qn("q8k_q");
+  qn(c, i) = cast<int8_t>(clamp(round(x(c, i) * inv(c / 256, i)), -127.0f, 127.0f));
+  auto column = [&](Expr s_, Expr h_, Expr p_) -> Expr {
+    if (q6)
+      return 128 * s_ + 64 * h_ + p_;
+    return 128 * s_ + 64 * (p_ / 32) + 32 * h_ + p_ % 32;
+  };
+  Func xq("q8k_x");
+  xq(p, h, s, i) = qn(column(s, h, p), i);
+  RDom rg(0, groupCols, "rg");
+  Func bsum("q8k_bsum");
+  bsum(g, i) = 0;
+  bsum(g, i) += i32(qn(groupCols * g + rg, i));
+
+  // 2. Per row: the super-blocks' scales and the groups' integer scales (and q4_K's mins).
+  auto W = [&](Expr off) { return w(off, r); };
+  Func dd("q8k_d");
+  if (q6)
+    dd(b, r) = halfToFloat(W(210 * b + 208), W(210 * b + 209));
+  else
+    dd(b, r) = Tuple(halfToFloat(W(144 * b), W(144 * b + 1)),
+                     halfToFloat(W(144 * b + 2), W(144 * b + 3)));
+  auto dOf = [&](Expr b_) -> Expr { return q6 ? Expr(dd(b_, r)) : Expr(dd(b_, r)[0]); };
+  Func sc("q8k_scale");
+  if (q6) {
+    sc(g, r) = i16(cast<int8_t>(W(210 * (g / 16) + 192 + g % 16)));
+  } else {
+    // ggml's get_scale_min_k4 for sub-block sb of the 12 scale bytes S at 4, written so that
+    // every byte index is sb + constant (dense loads when vectorised over sb).
+    Expr base = 144 * (g / 8), sb = g % 8;
+    Expr sA = W(base + 4 + sb), sB = W(base + 8 + sb), sC = W(base + sb);
+    Expr scLo = sA & 63, mnLo = sB & 63;
+    Expr scHi = (sB & 15) | ((sC >> 6) << 4);
+    Expr mnHi = (sB >> 4) | ((sA >> 6) << 4);
+    sc(g, r) = Tuple(i16(select(sb < 4, scLo, scHi)), i16(select(sb < 4, mnLo, mnHi)));
+  }
+  auto scOf = [&](Expr g_) -> Expr { return q6 ? Expr(sc(g_, r)) : Expr(sc(g_, r)[0]); };
+  // The offset term per row and token: Σ_g k_g · bsum_g · f_b over lanes l of `GL` groups,
+  // k_g = m_g and f_b = dmin_b · dx_b (q4_K), k_g = sc_g and f_b = 32 · d_b · dx_b (q6_K).
+  const int GL = groupsPerBlock; // groups per block: 8 or 16, a vector
+  RDom rsb(0, cols / 256, "rsb");
+  Func off("q8k_offset");
+  {
+    Expr gg = GL * rsb + l;
+    Expr k = q6 ? i32(sc(gg, r)) : i32(sc(gg, r)[1]);
+    Expr f = q6 ? 32.0f * dd(rsb, r) * dx(rsb, i) : dd(rsb, r)[1] * dx(rsb, i);
+    off(l, r, i) = 0.0f;
+    off(l, r, i) += f32(k * bsum(gg, i)) * f;
+  }
+
+  // 3. Per row and step: the codes.
+  auto code = [&](Expr s_, Expr p_, Expr h_) -> Expr {
+    if (!q6) {
+      Expr byte = W(144 * (s_ / 2) + 16 + 64 * (s_ % 2) + p_);
+      return select(h_ == 0, byte & 15, byte >> 4);
+    }
+    Expr ql = W(210 * (s_ / 2) + 64 * (s_ % 2) + p_);
+    Expr qh = W(210 * (s_ / 2) + 128 + 32 * (s_ % 2) + p_ % 32);
+    // Constant shifts per half of the step (x86 has no per-lane byte shifts).
+    Expr high = select(p_ < 32, qh >> cast<uint8_t>(4 * h_), qh >> cast<uint8_t>(4 * h_ + 2)) & 3;
+    Expr low = select(h_ == 0, ql & 15, ql >> 4);
+    return low | (high << 4);
+  };
+  // The group of half h_ of code byte p_ of step s_, and the lane's scale: a select over the
+  // step's few groups (2 for q4_K, 4 for q6_K) of broadcast table entries, not a gather.
+  auto laneScale = [&](Expr s_, Expr h_, Expr byteIdx) -> Expr {
+    if (!q6) {
+      Expr g0 = 4 * s_ + h_;
+      return select(byteIdx < 32, scOf(g0), scOf(g0 + 2));
+    }
+    Expr g0 = 8 * s_ + 4 * h_;
+    Expr v = scOf(g0);
+    for (int k = 1; k < 4; ++k)
+      v = select(byteIdx >= 16 * k, scOf(g0 + k), v);
+    return v;
+  };
+
+  Func p16("q8k_p16"), isum("q8k_isum");
+  if (pairs) {
+    // p16(q): bytes 2q, 2q+1 (pmaddubsw); isum(j): i16 pairs 2j, 2j+1 times their scales
+    // (pmaddwd). Both products are exact: |2 · 63 · 127| < 2^15, |2 · 16002 · 63| < 2^31.
+    RDom rp(0, 2, "rp");
+    p16(q, h, s, r, i) = i16(0);
+    // saturating_add: the pattern Halide lowers to pmaddubsw (never saturates here).
+    p16(q, h, s, r, i) = saturating_add(p16(q, h, s, r, i),
+                                        i16(code(s, 2 * q + rp, h)) * i16(xq(2 * q + rp, h, s, i)));
+    RDom r2(0, 2, "r2");
+    isum(j, h, s, r, i) = 0;
+    isum(j, h, s, r, i) += i32(p16(2 * j + r2, h, s, r, i)) *
+                           i32(laneScale(s, h, 2 * (2 * j + r2)));
+  } else {
+    RDom rt(0, 4, "rt");
+    p16(j, h, s, r, i) = 0; // here: the lane's 4-byte dot product (i32)
+    p16(j, h, s, r, i) += i32(code(s, 4 * j + rt, h)) * i32(xq(4 * j + rt, h, s, i));
+    isum(j, h, s, r, i) = p16(j, h, s, r, i) * i32(laneScale(s, h, 4 * j));
+  }
+  // Per super-block: both steps' and halves' integer sums added, converted once.
+  RDom rs(0, cols / 256, "rs");
+  Func acc("q8k_acc");
+  acc(j, r, i) = 0.0f;
+  acc(j, r, i) += f32((isum(j, 0, 2 * rs, r, i) + isum(j, 1, 2 * rs, r, i)) +
+                      (isum(j, 0, 2 * rs + 1, r, i) + isum(j, 1, 2 * rs + 1, r, i))) *
+                  (dOf(rs) * dx(rs, i));
+
+  auto tree = [&](Func f, int n) {
+    std::vector<Expr> level;
+    for (int k = 0; k < n; ++k)
+      level.push_back(f(k, r, i));
+    while (level.size() > 1) {
+      std::vector<Expr> next;
+      for (size_t m = 0; m + 1 < level.size(); m += 2)
+        next.push_back(level[m] + level[m + 1]);
+      level.swap(next);
+    }
+    return level[0];
+  };
+  y(r, i) = tree(acc, 16) - tree(off, GL);
+
+  // Schedule.
+  const OptLevel o = options.opt;
+  amax.compute_root();
+  qn.compute_root();
+  xq.compute_root();
+  bsum.compute_root();
+  const int RB = std::max(1, options.rowBlock);
+  Var ro("ro"), ri("ri"), rr("rr");
+  Var rbk = rowLoops(y, r, i, ro, ri, rr, options.rowTile, RB);
+  dd.compute_at(y, rbk);
+  sc.compute_at(y, rbk);
+  off.compute_at(y, rbk);
+  acc.compute_at(y, rbk);
+  if (!o.vectorize())
+    return;
+  amax.update().atomic().vectorize(r256, 16);
+  qn.vectorize(c, 32);
+  {
+    Var po("po"), pi("pi");
+    xq.split(p, po, pi, 32).vectorize(pi).unroll(h);
+  }
+  bsum.update().atomic().vectorize(rg);
+  dd.vectorize(b, 8, TailStrategy::GuardWithIf);
+  sc.vectorize(g, GL, TailStrategy::GuardWithIf);
+  off.vectorize(l);
+  off.update().reorder(l, i, r, rsb).vectorize(l);
+  if (o.parallel()) {
+    qn.parallel(i);
+    y.parallel(ro);
+  }
+  const bool unroll = o.unroll();
+  acc.vectorize(j);
+  acc.update().reorder(j, i, r, rs).vectorize(j);
+  if (RB > 1) {
+    acc.bound_extent(r, RB).unroll(r);
+    acc.update().unroll(r);
+    off.bound_extent(r, RB).unroll(r);
+    off.update().unroll(r);
+    if (unroll)
+      y.unroll(rr);
+  }
+  if (unroll) {
+    y.unroll(i);
+    acc.update().unroll(i);
+    off.update().unroll(i);
+  }
+  isum.compute_at(acc, rs).vectorize(j).unroll(h).unroll(s);
+  p16.compute_at(acc, rs).unroll(h).unroll(s);
+  if (RB > 1) {
+    isum.unroll(r);
+    p16.unroll(r);
+  }
+  if (unroll) {
+    isum.unroll(i);
+    p16.unroll(i);
+  }
+  const std::vector<RVar> pv = p16.rvars(0);
+  if (pairs) {
+    p16.vectorize(q);
+    p16.update()
+        .reorder(pv[0], q, h, s, r, i)
+        .atomic(/*override_associativity_test=*/true)
+        .vectorize(pv[0])
+        .vectorize(q)
+        .unroll(h)
+        .unroll(s);
+    const std::vector<RVar> iv = isum.rvars(0);
+    isum.update()
+        .reorder(iv[0], j, h, s, r, i)
+        .atomic()
+        .vectorize(iv[0])
+        .vectorize(j)
+        .unroll(h)
+        .unroll(s);
+    if (RB > 1) {
+      p16.update().unroll(r);
+      isum.update().unroll(r);
+    }
+    if (unroll) {
+      p16.update().unroll(i);
+      isum.update().unroll(i);
+    }
+  } else {
+    p16.vectorize(j);
+    p16.update()
+        .reorder(pv[0], j, h, s, r, i)
+        .atomic()
+        .vectorize(pv[0])
+        .vectorize(j)
+        .unroll(h)
+        .unroll(s);
+    if (RB > 1)
+      p16.update().unroll(r);
+    if (unroll)
+      p16.update().unroll(i);
+  }
+}
+
+} // namespace qcc::kernels
