@@ -30,6 +30,8 @@
 #include "qcc_test_gemv_int4_g128_sym_4096_q8.h"
 #include "qcc_test_gemv_q4_0_4096_q8.h"
 #include "qcc_test_gemv_q4_k_4096_q8.h"
+#include "qcc_test_gemv_q6_k_4096.h"
+#include "qcc_test_gemv_q6_k_4096_q8.h"
 
 #include "HalideBuffer.h"
 
@@ -172,7 +174,7 @@ int main(int argc, char **argv) {
   Weights f32w = ggml(qcc::GGMLType::F32), f16w = ggml(qcc::GGMLType::F16),
           bf16w = ggml(qcc::GGMLType::BF16);
   Weights q4 = ggml(qcc::GGMLType::Q4_0), q4k = ggml(qcc::GGMLType::Q4_K),
-          q3k = ggml(qcc::GGMLType::Q3_K);
+          q3k = ggml(qcc::GGMLType::Q3_K), q6k = ggml(qcc::GGMLType::Q6_K);
   Weights int4 = intGroups(4, 128, false), int3 = intGroups(3, 128, false),
           int8 = intGroups(8, 0, true), int4s = intGroups(4, 128, true);
 
@@ -196,6 +198,8 @@ int main(int argc, char **argv) {
                {"q4_K", qcc_test_gemv_q4_k_4096, &q4k},
                {"q4_K q8act", qcc_test_gemv_q4_k_4096_q8, &q4k},
                {"q3_K", qcc_test_gemv_q3_k_4096, &q3k},
+               {"q6_K", qcc_test_gemv_q6_k_4096, &q6k},
+               {"q6_K q8act", qcc_test_gemv_q6_k_4096_q8, &q6k},
                {"int4_g128_asym", qcc_test_gemv_int4_g128_asym_4096, &int4},
                {"int4_g128a q8act", qcc_test_gemv_int4_g128_asym_4096_q8, &int4},
                {"int4_g128s q8act", qcc_test_gemv_int4_g128_sym_4096_q8, &int4s},

@@ -164,9 +164,7 @@ bool q8ActivationsSupported(const std::string &format, int64_t cols, int64_t bat
   if (batch < 1 || batch > 8 || cols <= 0 || target.rfind("x86-64", 0) != 0 ||
       target.find("cuda") != std::string::npos)
     return false;
-  // q6_K has a q8 kernel too (MatMulQ8Act.cpp), but it is slower than the float one here
-  // (docs/Codegen.md), so it is not chosen.
-  if (format == "q4_K")
+  if (format == "q4_K" || format == "q6_K")
     return cols % 256 == 0;
   if (format == "q4_0")
     return cols % 128 == 0;

@@ -89,7 +89,7 @@ TEST(Generator, Q8ActUsesIntegerDotProducts) {
                {"x86-64-linux-sse41-avx-avx2-fma-f16c", "vpmaddubsw"},
                {avx512 + "-avx512_sapphirerapids", "vpdpbusd"},
                {"arm-64-linux-arm_dot_prod", "sdot"}};
-  for (const char *format : {"q4_K", "q4_0", "int4_g128_asym"})
+  for (const char *format : {"q4_K", "q4_0", "int4_g128_asym", "q6_K"})
     for (const auto &c : cases) {
       if (std::string(format) != "q4_K" && c.target != avx512)
         continue; // the other formats: one target (generation takes seconds)
@@ -275,7 +275,8 @@ TEST(KernelKey, Q8ActivationsSupported) {
   EXPECT_FALSE(q8ActivationsSupported("int4_g16_sym", 4096, 1, x86));
   EXPECT_FALSE(q8ActivationsSupported("int4_g0_sym", 4096, 1, x86));
   EXPECT_FALSE(q8ActivationsSupported("int4_g128_symx", 4096, 1, x86));
-  EXPECT_FALSE(q8ActivationsSupported("q6_K", 4096, 1, x86)); // has a kernel, slower here
+  EXPECT_TRUE(q8ActivationsSupported("q6_K", 4096, 1, x86));
+  EXPECT_FALSE(q8ActivationsSupported("q6_K", 4096 + 128, 1, x86));
   EXPECT_FALSE(q8ActivationsSupported("q5_K", 4096, 1, x86));
   EXPECT_FALSE(q8ActivationsSupported("f16", 4096, 1, x86));
   EXPECT_FALSE(q8ActivationsSupported("q4_K", 4096, 1, "arm-64-linux-arm_dot_prod"));

@@ -6,8 +6,8 @@
 //   qcc_matmul    y[n, rows] = x[n, cols] · W[rows, cols]ᵀ, W read as stored.
 //                 params: format (ggml name or int<b>_g<G>_<sym|asym>), rows, cols, batch,
 //                 act_quant (only when set: int8_per_token = W8A8, format int8_g0_sym;
-//                 q8_block = decode GEMVs of q4_K/q4_0/int4 groups (q6_K: generator only) with the activations
-//                 quantized to int8 per 32 columns, q8ActivationsSupported)
+//                 q8_block = decode GEMVs of q4_0/int4 groups (activations quantized to
+//                 int8 per 32 columns) and q4_K/q6_K (per 256), q8ActivationsSupported)
 //   qcc_embed     y[n, cols] = table[tokens[i], :] dequantized; params: format, cols
 //   qcc_rms_norm  params: dim
 //   qcc_swiglu    no params
@@ -108,7 +108,7 @@ std::optional<std::string> matmulFormatName(GGMLType type,
                                             const std::optional<quantalgo::IntGroupFormat> &intFormat);
 
 /// Whether qcc_matmul has an act_quant=q8_block kernel for this format (a matmulFormatName),
-/// row length, batch and Halide target: q4_K (cols a multiple of 256), q4_0 (of 128) and
+/// row length, batch and Halide target: q4_K and q6_K (cols a multiple of 256), q4_0 (of 128) and
 /// int4_g<G>_<sym|asym> (G a power of two >= 32, cols a multiple of max(G, 128)); a fixed
 /// batch of 1..8; x86-64 targets (not CUDA; not aarch64 yet).
 bool q8ActivationsSupported(const std::string &format, int64_t cols, int64_t batch,

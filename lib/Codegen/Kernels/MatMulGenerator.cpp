@@ -19,9 +19,10 @@
 //   act_quant "none" (default), "int8_per_token": W8A8 (format int8_g0_sym only), the
 //             activations are quantized per token like rt::fakeQuantizeInt8PerRow and the dot
 //             products run in int8 × int8 → int32 (MatMulW8A8.cpp); or "q8_block": decode
-//             GEMVs (fixed batch 1..8, CPU targets) of q4_K, q6_K, q4_0 and int4 groups with the
-//             activations quantized to int8 per block of 32 columns and integer dot products
-//             (MatMulQ8Act.cpp).
+//             GEMVs (fixed batch 1..8, CPU targets) with the activations quantized to int8 and
+//             integer dot products: q4_0 and int4 groups per block of 32 columns
+//             (MatMulQ8Act.cpp), q4_K and q6_K per 256 columns with integer group scales
+//             (MatMulQ8K.cpp).
 //   opt       0..3 (default 3), the CPU schedule's -O level (OptLevel.h; below).
 //   prefill_gemm  true (default): the dynamic-batch O3 kernel switches to the prefill GEMM
 //             from 32 tokens on (below); false keeps the GEMV-style schedule (prefill-bench).
@@ -111,8 +112,9 @@ public:
     Var j("j"), r("r"), i("i");
 
     if (std::string(act_quant) == "q8_block") {
-      std::unique_ptr<Q8Layout> layout = makeQ8Layout(format);
-      if (!layout)
+      const bool kQuant = isQ8KFormat(format);
+      std::unique_ptr<Q8Layout> layout = kQuant ? nullptr : makeQ8Layout(format);
+      if (!kQuant && !layout)
         fail("act_quant=q8_block supports formats q4_K, q6_K, q4_0 and int4_g<G>_<sym|asym> (G a "
              "power of two >= 32), got " + std::string(format));
       if (batch < 1 || batch > 8)
@@ -120,10 +122,10 @@ public:
              std::to_string(int(batch)));
       if (get_target().has_gpu_feature())
         fail("act_quant=q8_block has no GPU schedule (target " + get_target().to_string() + ")");
-      if (cols < 0 || cols % layout->colMultiple() != 0)
+      const int colMultiple = kQuant ? 256 : layout->colMultiple();
+      if (cols < 0 || cols % colMultiple != 0)
         fail("act_quant=q8_block with format " + std::string(format) + " needs cols a " +
-             "multiple of " + std::to_string(layout->colMultiple()) + ", got " +
-             std::to_string(int(cols)));
+             "multiple of " + std::to_string(colMultiple) + ", got " + std::to_string(int(cols)));
       Q8ActOptions opts;
       opts.rowTile = row_tile;
       // Long rows (the activations' codes, scales and sums of one row, 2 bytes per column,
@@ -140,12 +142,13 @@ public:
              std::to_string(nRows) + ")");
       opts.rowBlock = block > 0 ? block : (wholeTiles && tile % 4 == 0 && cols > 8192 ? 4 : 1);
       opts.batch = batch;
+      opts.weights = ImageParam(w).parameter();
       opts.opt = checkedOptLevel(opt, "qcc_matmul");
-      if (isQ8KFormat(format))
+      if (kQuant)
         defineMatMulQ8K(x, w, y, format, nCols, r, i, get_target(), opts);
       else
         defineMatMulQ8Act(x, w, y, *layout, nCols, r, i, get_target(), opts);
-      setShapes(layout->rowBytes(nCols), r, i);
+      setShapes(kQuant ? dec->rowBytes(nCols) : layout->rowBytes(nCols), r, i);
       return;
     }
     if (std::string(act_quant) != "none") {

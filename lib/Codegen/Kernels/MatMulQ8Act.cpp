@@ -1,27 +1,25 @@
-//===- MatMulQ8Act.cpp - qcc_matmul act_quant=q8_block ---------------------===//
+//===- MatMulQ8Act.cpp - qcc_matmul act_quant=q8_block for q4_0 and int4 ---===//
 //
-// Decode GEMVs of 4-bit formats as integer dot products, as llama.cpp does (ggml's vec_dot
-// of q4_0 × q8_0, q4_K × q8_K):
+// Decode GEMVs of q4_0 and qcc's int4 groups as integer dot products, as llama.cpp does
+// (ggml's vec_dot of q4_0 × q8_0); q4_K and q6_K: MatMulQ8K.cpp.
 //
 // 1. Once per call, the activations of each token are quantized per block of 32 columns like
 //    ggml's quantize_row_q8_0: dx = max|x| / 127, q = round_half_even(x · (dx ? 1/dx : 0)),
-//    x̂ = dx · q. Block 32 (not q8_K's 256) because every format here has scales per 32 columns
-//    or coarser (q4_K sub-blocks, q4_0 blocks, int4 groups), so a finer activation scale costs
-//    only its float multiply per lane and step and has the smaller rounding error (an outlier
-//    column spoils 32 columns, not 256).
+//    x̂ = dx · q.
 // 2. The codes are arranged in the weight's byte order (xq(p, h, s): the activation that
-//    meets half h (low / high nibble) of code byte p of step s) and, per lane (4 code bytes of
-//    one half), dxl = the lane's block scale and xs = dxl · Σ q over the lane's columns.
+//    meets half h (low / high nibble) of code byte p of step s) and, per lane (4 code bytes,
+//    both halves: one activation block and one weight scale), dxl = the lane's block scale and
+//    xs = dxl · Σ q over the lane's columns.
 // 3. Per row and step (64 code bytes = 128 columns), 16 lanes: the integer sum
-//       isum(j, h) = Σ_{t<4} code(4j + t, h) · q(4j + t, h)
-//    (u8 nibbles × i8 codes → i32: one vpdpbusd per half with AVX512-VNNI (Halide's
-//    avx512_sapphirerapids), else pmaddwd on widened bytes; sdot with arm_dot_prod), then
+//       isum(j) = Σ_h Σ_{t<4} code(4j + t, h) · q(4j + t, h)
+//    (u8 nibbles × i8 codes → i32: vpdpbusd with AVX512-VNNI (Halide's avx512_sapphirerapids),
+//    else pmaddubsw + pmaddwd; sdot with arm_dot_prod), then
 //       acc(j) += float(isum) · (a · dxl) + o · xs
-//    with w = a · code + o the lane's weight scale and offset (q4_K: d·sc, −dmin·m; q4_0: d,
-//    −8d; int4 groups: s, −s·z). The offset term uses the quantized activations' sums (Σ q·dx,
-//    as ggml's bsums), not the float sums of x: then the result is exactly Σ w · x̂, whose error
-//    Σ w · (x̂ − x) involves the centred weights, smaller than with the uncentred a · code
-//    (codes are 0..15, the offset removes their mean).
+//    with w = a · code + o the lane's weight scale and offset (q4_0: d, −8d; int4 groups: s,
+//    −s·z). The offset term uses the quantized activations' sums (Σ q·dx, as ggml's bsums), not
+//    the float sums of x: then the result is exactly Σ w · x̂, whose error Σ w · (x̂ − x)
+//    involves the centred weights, smaller than with the uncentred a · code (codes are 0..15,
+//    the offset removes their mean).
 // 4. y = the fixed pairwise sum of the 16 lanes.
 //
 // So y equals Σ_k w_k · x̂_k (w the exact dequantized weights) up to float summation order:
@@ -67,83 +65,6 @@ Expr halfAt(const Reader &w, Expr off) {
   return halfToFloat(w(off), w(off + 1));
 }
 
-/// q4_K: 144-byte blocks of 256 values (d, dmin, scales[12] @4, qs[128] @16); two steps per
-/// block: step s covers qs[64·(s%2) ..] = chunks c = 2·(s%2) and +1; byte p's low nibble is
-/// column 64c + p%32 (sub-block 2c), its high nibble column 64c + 32 + p%32 (sub-block 2c+1).
-/// Table: entry 8·block + sub-block: d · sc, −dmin · m.
-class Q4_KLayout : public Q8Layout {
-public:
-  int colMultiple() const override { return 256; }
-  Expr rowBytes(Expr cols) const override { return cols / 256 * 144; }
-  bool sharedHalves() const override { return false; }
-  Expr codeByte(Expr s, Expr p, Expr) const override {
-    return 144 * (s / 2) + 16 + 64 * (s % 2) + p;
-  }
-  Expr column(Expr s, Expr h, Expr p) const override {
-    return 128 * s + 64 * (p / 32) + 32 * h + p % 32;
-  }
-  int halfParams() const override { return 2; }
-  Expr paramBlocks(Expr cols) const override { return cols / 256; }
-  Expr halfParamByte(Expr b, int k, Expr) const override { return 144 * b + 2 * k; }
-  Expr tableSize(Expr cols) const override { return cols / 32; }
-  int tableVector() const override { return 8; }
-  void tableEntry(Expr e, Expr, const Reader &w, const ParamReader &P, Expr &a,
-                  Expr &o) const override {
-    // ggml's get_scale_min_k4 for sub-block sb of the 12 scale bytes S at 4, written so that
-    // every byte index is sb + constant (dense loads when vectorised over sb): S[sb − 4] for
-    // sb >= 4 is read as byte sb of the block (d/dmin bytes for sb < 4, unused there).
-    Expr base = 144 * (e / 8), sb = e % 8;
-    Expr sA = w(base + 4 + sb), sB = w(base + 8 + sb), sC = w(base + sb);
-    Expr scLo = sA & 63, mnLo = sB & 63;
-    Expr scHi = (sB & 15) | ((sC >> 6) << 4);
-    Expr mnHi = (sB >> 4) | ((sA >> 6) << 4);
-    Expr sc = f32(select(sb < 4, scLo, scHi)), mn = f32(select(sb < 4, mnLo, mnHi));
-    a = P(e / 8, 0) * sc;
-    o = -(P(e / 8, 1) * mn);
-  }
-  std::vector<Expr> laneEntries(Expr s, int h) const override {
-    Expr e = 8 * (s / 2) + 4 * (s % 2) + h;
-    return {e, e + 2};
-  }
-};
-
-/// q6_K: 210-byte blocks of 256 values (ql[128], qh[64] @128, scales int8[16] @192, d @208);
-/// two steps per block, step s = half hf = s%2 of block s/2: ql[64hf + p] holds the low 4 bits
-/// of column 128hf + p (low nibble) and 128hf + 64 + p (high nibble); their 2 high bits are in
-/// qh[32hf + p%32] at shift 2·(p/32) (+4 for the high nibble) (ggml's dequantize_row_q6_K).
-/// Codes are 0..63 (pmaddubsw pairs: 2·63·127 < 2^15). Table: entry per 16 columns: d · sc,
-/// offset −32 · d · sc.
-class Q6_KLayout : public Q8Layout {
-public:
-  int colMultiple() const override { return 256; }
-  Expr rowBytes(Expr cols) const override { return cols / 256 * 210; }
-  bool sharedHalves() const override { return false; }
-  Expr codeByte(Expr s, Expr p, Expr) const override { return 210 * (s / 2) + 64 * (s % 2) + p; }
-  Expr code(Expr s, Expr p, Expr h, Expr cols, const Reader &w) const override {
-    Expr ql = w(codeByte(s, p, cols));
-    Expr qh = w(210 * (s / 2) + 128 + 32 * (s % 2) + p % 32);
-    // Constant shifts per half of the step (x86 has no per-lane byte shifts).
-    Expr high = select(p < 32, qh >> cast<uint8_t>(4 * h), qh >> cast<uint8_t>(4 * h + 2)) & 3;
-    Expr low = select(h == 0, ql & 15, ql >> 4);
-    return low | (high << 4);
-  }
-  Expr column(Expr s, Expr h, Expr p) const override { return 128 * s + 64 * h + p; }
-  int halfParams() const override { return 1; }
-  Expr paramBlocks(Expr cols) const override { return cols / 256; }
-  Expr halfParamByte(Expr b, int, Expr) const override { return 210 * b + 208; }
-  Expr tableSize(Expr cols) const override { return cols / 16; }
-  void tableEntry(Expr e, Expr, const Reader &w, const ParamReader &P, Expr &a,
-                  Expr &o) const override {
-    a = P(e / 16, 0) * f32(cast<int8_t>(w(210 * (e / 16) + 192 + e % 16)));
-    o = -32.0f * a;
-  }
-  float offsetFactor() const override { return -32.0f; }
-  std::vector<Expr> laneEntries(Expr s, int h) const override {
-    Expr e = 16 * (s / 2) + 8 * (s % 2) + 4 * h;
-    return {e, e + 1, e + 2, e + 3};
-  }
-};
-
 /// q4_0: 18-byte blocks of 32 values (d, qs[16] @2); a step is 4 blocks; byte p belongs to
 /// block p/16, its low nibble is column p%16, its high nibble column 16 + p%16 of that block.
 /// Table: entry per block: d, −8d.
@@ -151,7 +72,6 @@ class Q4_0Layout : public Q8Layout {
 public:
   int colMultiple() const override { return 128; }
   Expr rowBytes(Expr cols) const override { return cols / 32 * 18; }
-  bool sharedHalves() const override { return true; }
   Expr codeByte(Expr s, Expr p, Expr) const override {
     return 18 * (4 * s + p / 16) + 2 + p % 16;
   }
@@ -168,7 +88,7 @@ public:
     o = -8.0f * a;
   }
   float offsetFactor() const override { return -8.0f; }
-  std::vector<Expr> laneEntries(Expr s, int) const override {
+  std::vector<Expr> laneEntries(Expr s) const override {
     return {4 * s, 4 * s + 1, 4 * s + 2, 4 * s + 3};
   }
 };
@@ -182,7 +102,6 @@ public:
   Int4Layout(int group, bool symmetric) : group_(group), symmetric_(symmetric) {}
   int colMultiple() const override { return std::max(group_, 128); }
   Expr rowBytes(Expr cols) const override { return cols / group_ * paramBytes() + cols / 2; }
-  bool sharedHalves() const override { return true; }
   Expr codeByte(Expr s, Expr p, Expr cols) const override {
     return cols / group_ * paramBytes() + 64 * s + p;
   }
@@ -197,7 +116,7 @@ public:
     o = symmetric_ ? -8.0f * a : -(a * P(e, 1));
   }
   float offsetFactor() const override { return symmetric_ ? -8.0f : 0.0f; }
-  std::vector<Expr> laneEntries(Expr s, int) const override {
+  std::vector<Expr> laneEntries(Expr s) const override {
     if (group_ >= 128)
       return {s / (group_ / 128)};
     std::vector<Expr> e;
@@ -230,12 +149,8 @@ Var rowLoops(Func y, Var r, Var i, Var ro, Var ri, Var rr, int rowTile, int rowB
 std::unique_ptr<Q8Layout> makeQ8Layout(const std::string &format) {
   std::string f = format;
   std::transform(f.begin(), f.end(), f.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (f == "q4_k")
-    return std::make_unique<Q4_KLayout>();
   if (f == "q4_0")
     return std::make_unique<Q4_0Layout>();
-  if (f == "q6_k")
-    return std::make_unique<Q6_KLayout>();
   int group = 0, consumed = 0;
   char sym[8] = {0};
   if (std::sscanf(f.c_str(), "int4_g%d_%4[a-z]%n", &group, sym, &consumed) == 2 &&
@@ -249,9 +164,8 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
                        const Target &target, const Q8ActOptions &options) {
   Var blk("blk"), p("p"), h("h"), s("s"), j("j"), e("e"), q("q");
   const bool x86 = target.arch == Target::X86;
-  // x86 without AVX512-VNNI: pmaddubsw (u8 × i8 pairs → i16, exact: |2 · 63 · 127| < 2^15;
-  // shared halves add two pairs of 4-bit codes: 4 · 15 · 127)
-  // then pmaddwd (i16 pairs → i32). Elsewhere one 4-wide reduction (vpdpbusd, sdot).
+  // x86 without AVX512-VNNI: pmaddubsw (u8 × i8 pairs → i16; both halves' pairs of 4-bit
+  // codes added: exact, 4 · 15 · 127 < 2^15), then pmaddwd (i16 pairs → i32). Elsewhere one 4-wide reduction (vpdpbusd, sdot).
   halideHalfCast = x86;
   const bool pairs = x86 && target.has_feature(Target::SSE41) &&
                      !target.has_feature(Target::AVX512_SapphireRapids);
@@ -280,10 +194,8 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   dxl(j, h, s, i) = dx(L.column(s, h, 4 * j) / 32, i);
   // Scaled by the layout's offset factor when it folds the offsets (see below).
   const float xsScale = L.offsetFactor() != 0.0f ? L.offsetFactor() : 1.0f;
-  if (L.sharedHalves())
-    xs(j, s, i) = (xsScale * dxl(j, 0, s, i)) * cast<float>(qsum(j, 0, s, i) + qsum(j, 1, s, i));
-  else
-    xs(j, h, s, i) = (xsScale * dxl(j, h, s, i)) * cast<float>(qsum(j, h, s, i));
+  // Both halves of a lane share scale, offset and activation block (one sum per lane).
+  xs(j, s, i) = (xsScale * dxl(j, 0, s, i)) * cast<float>(qsum(j, 0, s, i) + qsum(j, 1, s, i));
   // An int16 1 that Halide cannot fold away (pmaddwd's second operand).
   Func one("q8_one");
   one(q) = cast<int16_t>(1);
@@ -329,7 +241,8 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
 
   // 4. Per row and step: the lanes' integer sums, then their float contribution.
   auto nib = [&](Expr s_, Expr pp, Expr half) {
-    return L.code(s_, pp, half, cols, [&](Expr b) { return w(b, r); });
+    Expr byte = w(L.codeByte(s_, pp, cols), r);
+    return select(half == 0, byte & 15, byte >> 4);
   };
   auto prod = [&](Expr s_, Expr pp, Expr half, Type t) {
     Expr n = nib(s_, pp, half);
@@ -337,47 +250,37 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
       n = cast<int8_t>(n);
     return cast(t, n) * cast(t, xq(pp, half, s_, i));
   };
-  const bool shared = L.sharedHalves();
   Func p16("q8_p16"), isum("q8_isum");
   if (pairs) {
-    // p16(q, h): code pair q (bytes 2q, 2q+1) of half h; shared halves sum both into h = 0.
-    RDom rp(0, 2, 0, shared ? 2 : 1, "rp");
-    Expr half = shared ? Expr(rp.y) : Expr(h);
-    p16(q, h, s, r, i) = cast<int16_t>(0);
-    p16(q, h, s, r, i) = saturating_add(p16(q, h, s, r, i), prod(s, 2 * q + rp.x, half, Int(16)));
+    // p16(q): code pair q (bytes 2q, 2q+1), both halves summed.
+    RDom rp(0, 2, 0, 2, "rp");
+    p16(q, s, r, i) = cast<int16_t>(0);
+    p16(q, s, r, i) = saturating_add(p16(q, s, r, i), prod(s, 2 * q + rp.x, rp.y, Int(16)));
     RDom r2(0, 2, "r2");
-    isum(j, h, s, r, i) = 0;
-    isum(j, h, s, r, i) += cast<int32_t>(p16(2 * j + r2, h, s, r, i)) *
-                           cast<int32_t>(one(2 * j + r2));
+    isum(j, s, r, i) = 0;
+    isum(j, s, r, i) += cast<int32_t>(p16(2 * j + r2, s, r, i)) * cast<int32_t>(one(2 * j + r2));
   } else {
-    RDom rt(0, 4, 0, shared ? 2 : 1, "rt");
-    Expr half = shared ? Expr(rt.y) : Expr(h);
-    isum(j, h, s, r, i) = 0;
-    isum(j, h, s, r, i) += prod(s, 4 * j + rt.x, half, Int(32));
+    RDom rt(0, 4, 0, 2, "rt");
+    isum(j, s, r, i) = 0;
+    isum(j, s, r, i) += prod(s, 4 * j + rt.x, rt.y, Int(32));
   }
   RDom rs(0, cols / 128, "rs");
   Func acc("q8_acc");
   acc(j, r, i) = 0.0f;
   {
-    Expr term;
-    for (int half = 0; half < (shared ? 1 : 2); ++half) {
-      // The lane's scale and offset: its group's table entry (scalar loads, blended).
-      std::vector<Expr> entries = L.laneEntries(rs, half);
-      const int n = int(entries.size()), per = 16 / n;
-      Expr a = tabA(entries[0]), o = tabO(entries[0]);
-      for (int g = 1; g < n; ++g) {
-        a = select(j >= g * per, tabA(entries[g]), a);
-        if (o.defined())
-          o = select(j >= g * per, tabO(entries[g]), o);
-      }
-      Expr xsum = shared ? xs(j, rs, i) : xs(j, half, rs, i);
-      Expr isumF = f32(isum(j, half, rs, r, i));
-      // o = c · a: a · (isum · dx + c · Σx̂), c · Σx̂ precomputed per call.
-      Expr t = o.defined() ? isumF * (a * dxl(j, half, rs, i)) + o * xsum
-                           : a * (isumF * dxl(j, half, rs, i) + xsum);
-      term = term.defined() ? term + t : t;
+    // The lane's scale and offset: its group's table entry (scalar loads, blended).
+    std::vector<Expr> entries = L.laneEntries(rs);
+    const int n = int(entries.size()), per = 16 / n;
+    Expr a = tabA(entries[0]), o = tabO(entries[0]);
+    for (int g = 1; g < n; ++g) {
+      a = select(j >= g * per, tabA(entries[g]), a);
+      if (o.defined())
+        o = select(j >= g * per, tabO(entries[g]), o);
     }
-    acc(j, r, i) += term;
+    Expr isumF = f32(isum(j, rs, r, i));
+    // o = c · a: a · (isum · dx + c · Σx̂), c · Σx̂ precomputed per call.
+    acc(j, r, i) += o.defined() ? isumF * (a * dxl(j, 0, rs, i)) + o * xs(j, rs, i)
+                                : a * (isumF * dxl(j, 0, rs, i) + xs(j, rs, i));
   }
   std::vector<Expr> level;
   for (int l = 0; l < 16; ++l)
@@ -413,12 +316,9 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   qsum.vectorize(j).unroll(h);
   qsum.update().reorder(r4, j, h).atomic().vectorize(r4).vectorize(j).unroll(h);
   dxl.vectorize(j).unroll(h);
-  if (shared)
-    xs.vectorize(j);
-  else
-    xs.vectorize(j).unroll(h);
+  xs.vectorize(j);
   one.vectorize(q, 16);
-  tab.vectorize(e, L.tableVector(), TailStrategy::GuardWithIf);
+  tab.vectorize(e, 16, TailStrategy::GuardWithIf);
   par.vectorize(pb, 16, TailStrategy::GuardWithIf);
   if (o.parallel()) {
     xq.parallel(s);
@@ -440,21 +340,20 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   }
   if (unrollBatch)
     acc.update().unroll(i);
-  isum.compute_at(acc, rs).vectorize(j).unroll(h);
+  isum.compute_at(acc, rs).vectorize(j);
   if (RB > 1)
     isum.unroll(r);
   const std::vector<RVar> rv = isum.rvars(0);
   if (pairs) {
-    isum.update().reorder(rv[0], j, h, i).atomic().vectorize(rv[0]).vectorize(j).unroll(h);
-    p16.compute_at(acc, rs).vectorize(q).unroll(h);
+    isum.update().reorder(rv[0], j, i).atomic().vectorize(rv[0]).vectorize(j);
+    p16.compute_at(acc, rs).vectorize(q);
     const std::vector<RVar> pv = p16.rvars(0);
     p16.update()
-        .reorder(pv[0], q, pv[1], h, i)
+        .reorder(pv[0], q, pv[1], i)
         .atomic(/*override_associativity_test=*/true) // saturating_add: never saturates here
         .vectorize(pv[0])
         .vectorize(q)
-        .unroll(pv[1])
-        .unroll(h);
+        .unroll(pv[1]);
     if (unrollBatch)
       p16.update().unroll(i);
     if (RB > 1) {
@@ -463,12 +362,11 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     }
   } else {
     isum.update()
-        .reorder(rv[0], j, rv[1], h, i)
+        .reorder(rv[0], j, rv[1], i)
         .atomic()
         .vectorize(rv[0])
         .vectorize(j)
-        .unroll(rv[1])
-        .unroll(h);
+        .unroll(rv[1]);
   }
   if (unrollBatch)
     isum.update().unroll(i);

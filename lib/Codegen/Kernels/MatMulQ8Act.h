@@ -30,17 +30,9 @@ public:
   /// cols must be a multiple of this (a multiple of 128).
   virtual int colMultiple() const = 0;
   virtual Halide::Expr rowBytes(Halide::Expr cols) const = 0;
-  /// Both halves of a lane share scale, offset and activation block (one integer sum per lane).
-  virtual bool sharedHalves() const = 0;
-  /// Row byte of code byte p (0..63) of step s.
+  /// Row byte of code byte p (0..63) of step s; its low nibble (half h = 0) and high nibble
+  /// (h = 1) share the lane's scale, offset and activation block.
   virtual Halide::Expr codeByte(Halide::Expr s, Halide::Expr p, Halide::Expr cols) const = 0;
-  /// The code (UInt(8), < 64) that meets the activation of half h of code byte p of step s;
-  /// by default the low (h = 0) or high nibble of the byte at codeByte. `w` reads the row.
-  virtual Halide::Expr code(Halide::Expr s, Halide::Expr p, Halide::Expr h, Halide::Expr cols,
-                            const std::function<Halide::Expr(Halide::Expr)> &w) const {
-    Halide::Expr b = w(codeByte(s, p, cols));
-    return Halide::select(h == 0, b & 15, b >> 4);
-  }
   /// Column of half h of code byte p of step s.
   virtual Halide::Expr column(Halide::Expr s, Halide::Expr h, Halide::Expr p) const = 0;
   /// The row's f16 parameters: `halfParams()` per parameter block, `paramBlocks(cols)` blocks;
@@ -60,15 +52,13 @@ public:
   /// c when every offset is c · its scale (o = c · a: q4_0, symmetric int4), else 0: the
   /// kernel then folds c · Σ x̂ into the activations' per-lane data.
   virtual float offsetFactor() const { return 0.0f; }
-  /// Lanes per table-entry vectorisation (entries that share per-block loads).
-  virtual int tableVector() const { return 16; }
-  /// The table entries of half h at step s, one per equal group of lanes (group g: lanes
+  /// The table entries of step s, one per equal group of lanes (group g: lanes
   /// g·16/n .. (g+1)·16/n − 1 for n entries).
-  virtual std::vector<Halide::Expr> laneEntries(Halide::Expr s, int h) const = 0;
+  virtual std::vector<Halide::Expr> laneEntries(Halide::Expr s) const = 0;
 };
 
-/// The layout of a format with a q8 path ("q4_K", "q6_K", "q4_0", "int4_g<G>_<sym|asym>" with
-/// G a power of two >= 32); null for the others.
+/// The layout of a format with a MatMulQ8Act path ("q4_0", "int4_g<G>_<sym|asym>" with G a
+/// power of two >= 32); null for the others (q4_K and q6_K: MatMulQ8K.cpp).
 std::unique_ptr<Q8Layout> makeQ8Layout(const std::string &format);
 
 struct Q8ActOptions {
@@ -76,6 +66,8 @@ struct Q8ActOptions {
   /// Rows computed together in the step loop (a divisor of rowTile): the activations' codes,
   /// scales and sums loaded once per step serve that many rows.
   int rowBlock = 1;
+  /// The weight buffer (MatMulQ8K.cpp prefetches its rows ahead of the block loop).
+  Halide::Internal::Parameter weights;
   /// The fixed batch (1..8): tokens unrolled inside the row loop.
   int batch = 1;
   OptLevel opt;

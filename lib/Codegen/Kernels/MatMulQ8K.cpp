@@ -3,9 +3,9 @@
 // Decode GEMVs of the K-quants as ggml's ggml_vec_dot_q4_K_q8_K / _q6_K_q8_K compute them:
 //
 // 1. Once per call, the activations of each token are quantized per super-block of 256
-//    columns like ggml's quantize_row_q8_K: dx = max|x| / 127, q = round_half_even(x / dx)
-//    (x · (1/dx) here, as quantize_row_q8_0; 0 when dx = 0), x̂ = dx · q; and per group of the
-//    weight's scales (q4_K: sub-blocks of 32 columns, q6_K: 16) the sum of its codes (bsums).
+//    columns, ggml's q8_K blocks, with quantize_row_q8_0's arithmetic (MatMulQ8Act.cpp):
+//    dx = max|x| / 127, q = round_half_even(x · (dx ? 1/dx : 0)), x̂ = dx · q; and per group of
+//    the weight's scales (q4_K: sub-blocks of 32 columns, q6_K: 16) the sum of its codes (bsums).
 // 2. A weight value is d · sc_g · c − mn_g with an integer code c and integer group scale sc_g
 //    (q4_K: c in 0..15, sc and m 6-bit, mn_g = dmin · m_g; q6_K: c in 0..63 stored +32, sc int8,
 //    w = d · sc_g · (c − 32)). So per super-block b the dot product with x̂ is
@@ -37,8 +37,15 @@
 // Schedule (CPU, O ≥ 1): as MatMulQ8Act.cpp: activations once per call (compute_root), rows in
 // parallel tiles, optionally `rowBlock` rows per step, the batch (≤ 8) unrolled; per row (block)
 // the scale table, the super-block scales d (· dmin) and the offset term, vectorised over
-// groups. Without x86 pmaddubsw (AVX512-VNNI, arm dot products) each lane's 4-byte dot product is
-// one integer reduction (vpdpbusd / sdot) times the lane's group scale.
+// groups; the step loop runs per super-block (both steps and halves unrolled). Without x86
+// pmaddubsw (AVX512-VNNI, arm dot products) each lane's 4-byte dot product is one integer
+// reduction (vpdpbusd / sdot) times the lane's group scale.
+//
+// Measured (bench/kernels/gemv-bench, docs/Benchmarks.md): q4_K 4096 x 4096 on one core, weights
+// in L3, 12.9 GB/s against 8.0 for the 32-column layout this replaced and 6.5 for the float
+// kernel. q6_K's q8 kernel beats the float one when hot (12-16 vs 8 GB/s) but not streaming
+// from memory here (4096-column rows, 2 threads: 8.9 vs 11.5 GB/s), so qcc keeps q6_K's float
+// decode kernel (KernelKey.cpp: q8ActivationsSupported).
 //
 //===----------------------------------------------------------------------===//
 #include "MatMulQ8Act.h"
@@ -63,7 +70,6 @@ bool isQ8KFormat(const std::string &format) { return format == "q4_K" || format 
 void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr cols, Var r, Var i,
                      const Target &target, const Q8ActOptions &options) {
   const bool q6 = format == "q6_K";
-  const int blockBytes = q6 ? 210 : 144;
   const int groupCols = q6 ? 16 : 32;     // columns per scale group
   const int groupsPerBlock = 256 / groupCols;
   Var b("b"), c("c"), p("p"), h("h"), s("s"), j("j"), g("g"), q("q"), l("l");
@@ -129,18 +135,22 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
     off(l, r, i) += f32(k * bsum(gg, i)) * f;
   }
 
-  // 3. Per row and step: the codes.
+  // 3. Per row and step: the codes. q6_K's two high bits come from a staged Func computed per
+  // super-block in 32-byte halves (p / 32 constant in each): one constant shift per half (an
+  // inline select of two shifts becomes a per-lane vpsllvw on widened words, 2x the work).
+  Func q6High("q8k_q6_high");
+  if (q6) {
+    Expr qh = W(210 * (s / 2) + 128 + 32 * (s % 2) + p % 32);
+    q6High(p, h, s, r) = ((qh >> cast<uint8_t>(4 * h + 2 * (p / 32))) & 3) << 4;
+  }
   auto code = [&](Expr s_, Expr p_, Expr h_) -> Expr {
     if (!q6) {
       Expr byte = W(144 * (s_ / 2) + 16 + 64 * (s_ % 2) + p_);
       return select(h_ == 0, byte & 15, byte >> 4);
     }
     Expr ql = W(210 * (s_ / 2) + 64 * (s_ % 2) + p_);
-    Expr qh = W(210 * (s_ / 2) + 128 + 32 * (s_ % 2) + p_ % 32);
-    // Constant shifts per half of the step (x86 has no per-lane byte shifts).
-    Expr high = select(p_ < 32, qh >> cast<uint8_t>(4 * h_), qh >> cast<uint8_t>(4 * h_ + 2)) & 3;
     Expr low = select(h_ == 0, ql & 15, ql >> 4);
-    return low | (high << 4);
+    return low | q6High(p_, h_, s_, r);
   };
   // The group of half h_ of code byte p_ of step s_, and the lane's scale: a select over the
   // step's few groups (2 for q4_K, 4 for q6_K) of broadcast table entries, not a gather.
@@ -230,6 +240,14 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   const bool unroll = o.unroll();
   acc.vectorize(j);
   acc.update().reorder(j, i, r, rs).vectorize(j);
+  // Software prefetch of the weights 8 super-blocks (1.1-1.7 KB per row) ahead of the block
+  // loop, past the row's end into the next row (prefetches do not fault). Streaming from
+  // memory, the hardware prefetchers alone left the kernel waiting on its loads: with it, q4_K
+  // 14336 x 4096 went from 10-12 to 15-17 GB/s and q6_K 4096 x 4096 from 6-9 to 18 GB/s on 2
+  // cores here (2 and 4 blocks ahead helped less, 16 less too; the 32-column kernels of
+  // MatMulQ8Act.cpp, at 20 GB/s already, did not gain).
+  if (o.parallel() && options.weights.defined())
+    acc.update().prefetch(options.weights, rs, rs, 8, PrefetchBoundStrategy::NonFaulting);
   if (RB > 1) {
     acc.bound_extent(r, RB).unroll(r);
     acc.update().unroll(r);
@@ -242,6 +260,12 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
     y.unroll(i);
     acc.update().unroll(i);
     off.update().unroll(i);
+  }
+  if (q6) {
+    Var po("po"), pi("pi");
+    q6High.compute_at(acc, rs).split(p, po, pi, 32).vectorize(pi).unroll(po).unroll(h).unroll(s);
+    if (RB > 1)
+      q6High.unroll(r);
   }
   isum.compute_at(acc, rs).vectorize(j).unroll(h).unroll(s);
   p16.compute_at(acc, rs).unroll(h).unroll(s);
