@@ -17,6 +17,7 @@
 #include "qcc_test_gemv_q4_k_4096_q8.h"
 #include "qcc_test_matmul_int4_g128_asym_q8.h"
 #include "qcc_test_matmul_int4_g128_sym_q8.h"
+#include "qcc_test_matmul_int4_g128_asym_q8_generic.h"
 #include "qcc_test_matmul_int4_g128_asym_q8_long.h"
 #include "qcc_test_matmul_int4_g128_sym_q8_b3.h"
 #include "qcc_test_matmul_int4_g128_sym_q8_b3_rb4.h"
@@ -24,14 +25,17 @@
 #include "qcc_test_matmul_int4_g32_asym_q8.h"
 #include "qcc_test_matmul_int4_g64_sym_q8.h"
 #include "qcc_test_matmul_q4_0_q8.h"
+#include "qcc_test_matmul_q4_0_q8_generic.h"
 #include "qcc_test_matmul_q4_0_q8_o1.h"
 #include "qcc_test_matmul_q4_0_q8_rb2.h"
 #include "qcc_test_matmul_q4_k.h"
 #include "qcc_test_matmul_q4_k_q8.h"
 #include "qcc_test_matmul_q4_k_q8_b3.h"
+#include "qcc_test_matmul_q4_k_q8_generic.h"
 #include "qcc_test_matmul_q4_k_q8_o0.h"
 #include "qcc_test_matmul_q4_k_q8_rb4.h"
 #include "qcc_test_matmul_q6_k_q8.h"
+#include "qcc_test_matmul_q6_k_q8_generic.h"
 #include "qcc_test_matmul_q6_k_q8_rb4.h"
 
 #include "HalideBuffer.h"
@@ -167,6 +171,17 @@ TEST(Q8Act, RowBlocks) {
   checkQ8(q8Case("int4_g128_asym 8448", qcc_test_matmul_int4_g128_asym_q8_long, GGMLType::I8,
                  intFormat(4, 128, false)),
           32, 8448, 1, 65);
+}
+
+// The 4-byte-reduction formulation (arm sdot, AVX512-VNNI) of both kernels, built for baseline
+// x86-64 (lib/Codegen/Kernels/CMakeLists.txt), at batch 2.
+TEST(Q8Act, FourByteReductions) {
+  checkQ8(q8Case("q4_K generic", qcc_test_matmul_q4_k_q8_generic, GGMLType::Q4_K), 32, 768, 2, 71);
+  checkQ8(q8Case("q6_K generic", qcc_test_matmul_q6_k_q8_generic, GGMLType::Q6_K), 32, 768, 2, 72);
+  checkQ8(q8Case("q4_0 generic", qcc_test_matmul_q4_0_q8_generic, GGMLType::Q4_0), 32, 768, 2, 73);
+  checkQ8(q8Case("int4_g128_asym generic", qcc_test_matmul_int4_g128_asym_q8_generic,
+                 GGMLType::I8, intFormat(4, 128, false)),
+          32, 768, 2, 74);
 }
 
 TEST(Q8Act, Gemv4096) {
