@@ -133,6 +133,19 @@ private:
 
 } // namespace
 
+Expr laneTreeSum(Func f, int lanes, Var r, Var i) {
+  std::vector<Expr> level;
+  for (int l = 0; l < lanes; ++l)
+    level.push_back(f(l, r, i));
+  while (level.size() > 1) {
+    std::vector<Expr> next;
+    for (size_t m = 0; m + 1 < level.size(); m += 2)
+      next.push_back(level[m] + level[m + 1]);
+    level.swap(next);
+  }
+  return level[0];
+}
+
 Var rowLoops(Func y, Var r, Var i, Var ro, Var ri, Var rr, int rowTile, int rowBlock) {
   y.split(r, ro, ri, rowTile, TailStrategy::GuardWithIf);
   if (rowBlock <= 1) {
@@ -282,16 +295,7 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     acc(j, r, i) += o.defined() ? isumF * (a * dxl(j, 0, rs, i)) + o * xs(j, rs, i)
                                 : a * (isumF * dxl(j, 0, rs, i) + xs(j, rs, i));
   }
-  std::vector<Expr> level;
-  for (int l = 0; l < 16; ++l)
-    level.push_back(acc(l, r, i));
-  while (level.size() > 1) {
-    std::vector<Expr> next;
-    for (size_t m = 0; m + 1 < level.size(); m += 2)
-      next.push_back(level[m] + level[m + 1]);
-    level.swap(next);
-  }
-  y(r, i) = level[0];
+  y(r, i) = laneTreeSum(acc, 16, r, i);
 
   // Schedule.
   const OptLevel o = options.opt;

@@ -76,6 +76,9 @@ struct Q8ActOptions {
 /// Defines and schedules y(r, i) = Σ_k W(r, k) · x̂(k, i), x̂ the q8 fake quantization of x
 /// (per token, per block of 32 columns), computed with integer dot products per lane and one
 /// float scale per lane and step. x(k, i) float activations, w(byte, r) the stored rows.
+/// The fixed pairwise sum f(0, r, i) + ... + f(lanes - 1, r, i) (lanes a power of two).
+Halide::Expr laneTreeSum(Halide::Func f, int lanes, Halide::Var r, Halide::Var i);
+
 /// Splits y's rows into parallel tiles (ro) of rowTile rows and, for rowBlock > 1, blocks of
 /// rowBlock rows (rr inside); the batch i innermost. Returns the loop that runs once per row
 /// (rowBlock 1: ri) or row block, where the per-row Funcs are computed.

@@ -169,7 +169,8 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   Func p16("q8k_p16"), isum("q8k_isum");
   if (pairs) {
     // p16(q): bytes 2q, 2q+1 (pmaddubsw); isum(j): i16 pairs 2j, 2j+1 times their scales
-    // (pmaddwd). Both products are exact: |2 · 63 · 127| < 2^15, |2 · 16002 · 63| < 2^31.
+    // (pmaddwd). Both are exact: |2 · 63 · 127| < 2^15, and |2 · 16002 · 128| < 2^31 / 4 for the
+    // four sums of a super-block.
     RDom rp(0, 2, "rp");
     p16(q, h, s, r, i) = i16(0);
     // saturating_add: the pattern Halide lowers to pmaddubsw (never saturates here).
@@ -181,8 +182,13 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
                            i32(laneScale(s, h, 2 * (2 * j + r2)));
   } else {
     RDom rt(0, 4, "rt");
-    p16(j, h, s, r, i) = 0; // here: the lane's 4-byte dot product (i32)
-    p16(j, h, s, r, i) += i32(code(s, 4 * j + rt, h)) * i32(xq(4 * j + rt, h, s, i));
+    // Here p16 is the lane's 4-byte dot product (i32); codes < 64 as int8 on arm (sdot is
+    // signed × signed).
+    Expr cd = code(s, 4 * j + rt, h);
+    if (!x86)
+      cd = cast<int8_t>(cd);
+    p16(j, h, s, r, i) = 0;
+    p16(j, h, s, r, i) += i32(cd) * i32(xq(4 * j + rt, h, s, i));
     isum(j, h, s, r, i) = p16(j, h, s, r, i) * i32(laneScale(s, h, 4 * j));
   }
   // Per super-block: both steps' and halves' integer sums added, converted once.
@@ -193,19 +199,7 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
                       (isum(j, 0, 2 * rs + 1, r, i) + isum(j, 1, 2 * rs + 1, r, i))) *
                   (dOf(rs) * dx(rs, i));
 
-  auto tree = [&](Func f, int n) {
-    std::vector<Expr> level;
-    for (int k = 0; k < n; ++k)
-      level.push_back(f(k, r, i));
-    while (level.size() > 1) {
-      std::vector<Expr> next;
-      for (size_t m = 0; m + 1 < level.size(); m += 2)
-        next.push_back(level[m] + level[m + 1]);
-      level.swap(next);
-    }
-    return level[0];
-  };
-  y(r, i) = tree(acc, 16) - tree(off, GL);
+  y(r, i) = laneTreeSum(acc, 16, r, i) - laneTreeSum(off, GL, r, i);
 
   // Schedule.
   const OptLevel o = options.opt;
