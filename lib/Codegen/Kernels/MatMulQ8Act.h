@@ -1,9 +1,10 @@
 //===- MatMulQ8Act.h - 4-bit weights × q8 activations as int8 dot products -===//
 //
 // The act_quant=q8_block variant of qcc_matmul (decode GEMVs, a small fixed batch): the
-// activations of the call are quantized once to int8 per block of 32 columns (llama.cpp's
-// q8_0: d = max|x| / 127, q = round(x / d)), arranged in the weight's byte order, and the 4-bit
-// codes are multiplied with them as integer dot products. See MatMulQ8Act.cpp.
+// activations of the call are quantized once to int8 (llama.cpp's q8_0 arithmetic: d = max|x| /
+// 127, q = round(x / d)), arranged in the weight's byte order, and the codes are multiplied with
+// them as integer dot products: per block of 32 columns for q4_0 and int4 groups
+// (MatMulQ8Act.cpp), per 256 for q4_K and q6_K (MatMulQ8K.cpp).
 //
 //===----------------------------------------------------------------------===//
 #ifndef QCC_LIB_CODEGEN_KERNELS_MATMULQ8ACT_H
@@ -73,9 +74,6 @@ struct Q8ActOptions {
   OptLevel opt;
 };
 
-/// Defines and schedules y(r, i) = Σ_k W(r, k) · x̂(k, i), x̂ the q8 fake quantization of x
-/// (per token, per block of 32 columns), computed with integer dot products per lane and one
-/// float scale per lane and step. x(k, i) float activations, w(byte, r) the stored rows.
 /// The fixed pairwise sum f(0, r, i) + ... + f(lanes - 1, r, i) (lanes a power of two).
 Halide::Expr laneTreeSum(Halide::Func f, int lanes, Halide::Var r, Halide::Var i);
 
@@ -91,6 +89,9 @@ void defineMatMulQ8K(Halide::Func x, Halide::Func w, Halide::Func y, const std::
                      Halide::Expr cols, Halide::Var r, Halide::Var i, const Halide::Target &target,
                      const Q8ActOptions &options);
 
+/// Defines and schedules y(r, i) = Σ_k W(r, k) · x̂(k, i), x̂ the q8 fake quantization of x
+/// (per token, per block of 32 columns), computed with integer dot products per lane and one
+/// float scale per lane and step. x(k, i) float activations, w(byte, r) the stored rows.
 void defineMatMulQ8Act(Halide::Func x, Halide::Func w, Halide::Func y, const Q8Layout &layout,
                        Halide::Expr cols, Halide::Var r, Halide::Var i,
                        const Halide::Target &target, const Q8ActOptions &options);
