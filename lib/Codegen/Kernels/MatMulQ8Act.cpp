@@ -204,11 +204,11 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   qsum(j, h, s, i) = 0;
   qsum(j, h, s, i) += cast<int32_t>(xq(4 * j + r4, h, s, i));
   Func dxl("q8_lane_dx"), xs("q8_lane_xsum");
-  dxl(j, h, s, i) = dx(L.column(s, h, 4 * j) / 32, i);
+  dxl(j, s, i) = dx(L.column(s, 0, 4 * j) / 32, i); // both halves: the same block
   // Scaled by the layout's offset factor when it folds the offsets (see below).
   const float xsScale = L.offsetFactor() != 0.0f ? L.offsetFactor() : 1.0f;
   // Both halves of a lane share scale, offset and activation block (one sum per lane).
-  xs(j, s, i) = (xsScale * dxl(j, 0, s, i)) * cast<float>(qsum(j, 0, s, i) + qsum(j, 1, s, i));
+  xs(j, s, i) = (xsScale * dxl(j, s, i)) * cast<float>(qsum(j, 0, s, i) + qsum(j, 1, s, i));
   // An int16 1 that Halide cannot fold away (pmaddwd's second operand).
   Func one("q8_one");
   one(q) = cast<int16_t>(1);
@@ -292,8 +292,8 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     }
     Expr isumF = f32(isum(j, rs, r, i));
     // o = c · a: a · (isum · dx + c · Σx̂), c · Σx̂ precomputed per call.
-    acc(j, r, i) += o.defined() ? isumF * (a * dxl(j, 0, rs, i)) + o * xs(j, rs, i)
-                                : a * (isumF * dxl(j, 0, rs, i) + xs(j, rs, i));
+    acc(j, r, i) += o.defined() ? isumF * (a * dxl(j, rs, i)) + o * xs(j, rs, i)
+                                : a * (isumF * dxl(j, rs, i) + xs(j, rs, i));
   }
   y(r, i) = laneTreeSum(acc, 16, r, i);
 
@@ -319,7 +319,7 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   }
   qsum.vectorize(j).unroll(h);
   qsum.update().reorder(r4, j, h).atomic().vectorize(r4).vectorize(j).unroll(h);
-  dxl.vectorize(j).unroll(h);
+  dxl.vectorize(j);
   xs.vectorize(j);
   one.vectorize(q, 16);
   tab.vectorize(e, 16, TailStrategy::GuardWithIf);
