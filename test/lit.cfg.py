@@ -24,6 +24,7 @@ if not os.path.isdir(config.qcc_data_dir):
 llvm_config.use_default_substitutions()
 config.substitutions.append(("%data", config.qcc_data_dir))
 config.substitutions.append(("%qcc_src", config.qcc_src_root))
+config.substitutions.append(("%qcc_obj", config.qcc_obj_root))
 # One kernel cache for every test that builds executables (entries are written atomically).
 config.substitutions.append(
     ("%kcache", os.path.join(config.qcc_obj_root, "test", "kernel-cache")))
