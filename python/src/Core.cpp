@@ -334,7 +334,6 @@ bool Module::summaryJSON(std::string &out, std::string &err) {
 // Quantize (qcc-quantize)
 //===----------------------------------------------------------------------===//
 
-
 bool quantize(const QuantizeOptions &q, std::string &reportJSON, std::string &err) {
   // The checks and messages of qcc-quantize.
   int modes = !q.mix.empty() + !q.method.empty() + (q.budget != 0);

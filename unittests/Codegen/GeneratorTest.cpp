@@ -139,6 +139,11 @@ TEST(Generator, Q8ActRejectsWhatItCannotDo) {
   EXPECT_NE(generate(dir, "k_bad", q8 + "format=q4_0 batch=1 cols=96"), 0);  // not 128·k
   EXPECT_NE(generate(dir, "k_bad", q8 + "format=int4_g16_sym batch=1"), 0);  // group < 32
   EXPECT_NE(generate(dir, "k_bad", q8 + "format=int3_g128_sym batch=1"), 0); // not 4-bit
+  // Format names are case-insensitive here too (the q4_K / q6_K kernel included).
+  EXPECT_EQ(generate(dir, "k_ok", q8 + "format=Q4_K batch=1 rows=32 cols=256"), 0)
+      << readFile(dir / "log.txt");
+  EXPECT_EQ(generate(dir, "k_ok", q8 + "format=Q6_K batch=1 rows=32 cols=256"), 0)
+      << readFile(dir / "log.txt");
   // Row blocks need whole tiles of fixed rows.
   EXPECT_NE(generate(dir, "k_bad", q8 + "format=q4_K batch=1 row_block=4"), 0); // dynamic rows
   EXPECT_NE(generate(dir, "k_bad", q8 + "format=q4_K batch=1 rows=40 row_block=4"), 0);

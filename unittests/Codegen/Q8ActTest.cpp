@@ -15,6 +15,7 @@
 #include "qcc_test_gemv_int4_g128_sym_4096_q8.h"
 #include "qcc_test_gemv_q4_0_4096_q8.h"
 #include "qcc_test_gemv_q4_k_4096_q8.h"
+#include "qcc_test_gemv_q6_k_4096_q8.h"
 #include "qcc_test_matmul_int4_g128_asym_q8.h"
 #include "qcc_test_matmul_int4_g128_sym_q8.h"
 #include "qcc_test_matmul_int4_g128_asym_q8_generic.h"
@@ -160,7 +161,8 @@ TEST(Q8Act, SmallBatchAndLowerOptLevels) {
 }
 
 // Row blocks: several rows per step share the activations' loads (fixed shapes, whole tiles).
-// int4 asym at 8448 columns gets 4-row blocks from the generator's own choice (rows > 8192).
+// int4 asym at 8448 columns gets 4-row blocks from the generator's own choice (rows longer
+// than 8192 columns).
 TEST(Q8Act, RowBlocks) {
   checkQ8(q8Case("q4_K rb4", qcc_test_matmul_q4_k_q8_rb4, GGMLType::Q4_K), 48, 512, 1, 61);
   checkQ8(q8Case("q6_K rb4", qcc_test_matmul_q6_k_q8_rb4, GGMLType::Q6_K), 32, 768, 1, 62);
@@ -187,6 +189,7 @@ TEST(Q8Act, FourByteReductions) {
 TEST(Q8Act, Gemv4096) {
   checkQ8(q8Case("q4_K 4096", qcc_test_gemv_q4_k_4096_q8, GGMLType::Q4_K), 4096, 4096, 1, 31);
   checkQ8(q8Case("q4_0 4096", qcc_test_gemv_q4_0_4096_q8, GGMLType::Q4_0), 4096, 4096, 1, 32);
+  checkQ8(q8Case("q6_K 4096", qcc_test_gemv_q6_k_4096_q8, GGMLType::Q6_K), 4096, 4096, 1, 35);
   checkQ8(q8Case("int4a 4096", qcc_test_gemv_int4_g128_asym_4096_q8, GGMLType::I8,
                  intFormat(4, 128, false)),
           4096, 4096, 1, 33);

@@ -40,7 +40,6 @@
 #include "WeightDecoders.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 
 using namespace Halide;
@@ -160,8 +159,7 @@ Var rowLoops(Func y, Var r, Var i, Var ro, Var ri, Var rr, int rowTile, int rowB
 }
 
 std::unique_ptr<Q8Layout> makeQ8Layout(const std::string &format) {
-  std::string f = format;
-  std::transform(f.begin(), f.end(), f.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string f = lowerFormat(format);
   if (f == "q4_0")
     return std::make_unique<Q4_0Layout>();
   int group = 0, consumed = 0;

@@ -65,11 +65,14 @@ Expr f32(Expr e) { return cast<float>(e); }
 
 } // namespace
 
-bool isQ8KFormat(const std::string &format) { return format == "q4_K" || format == "q6_K"; }
+bool isQ8KFormat(const std::string &format) {
+  const std::string f = lowerFormat(format);
+  return f == "q4_k" || f == "q6_k";
+}
 
 void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr cols, Var r, Var i,
                      const Target &target, const Q8ActOptions &options) {
-  const bool q6 = format == "q6_K";
+  const bool q6 = lowerFormat(format) == "q6_k";
   const int groupCols = q6 ? 16 : 32;     // columns per scale group
   const int groupsPerBlock = 256 / groupCols;
   Var b("b"), c("c"), p("p"), h("h"), s("s"), j("j"), g("g"), q("q"), l("l");

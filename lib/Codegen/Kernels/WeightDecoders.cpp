@@ -382,9 +382,14 @@ protected:
 
 } // namespace
 
-std::unique_ptr<WeightDecoder> makeDecoder(const std::string &format) {
+std::string lowerFormat(const std::string &format) {
   std::string f = format;
   std::transform(f.begin(), f.end(), f.begin(), [](unsigned char c) { return std::tolower(c); });
+  return f;
+}
+
+std::unique_ptr<WeightDecoder> makeDecoder(const std::string &format) {
+  const std::string f = lowerFormat(format);
   if (f == "f32")
     return std::make_unique<FloatDecoder>(4, false);
   if (f == "f16")

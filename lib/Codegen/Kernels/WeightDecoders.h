@@ -100,6 +100,9 @@ public:
 /// cols) or a power of two >= 16 ("int4_g128_asym", "int3_g0_sym"). Null for anything else.
 std::unique_ptr<WeightDecoder> makeDecoder(const std::string &format);
 
+/// A format name as the generators compare it: lower case ("Q4_K" and "q4_K" are "q4_k").
+std::string lowerFormat(const std::string &format);
+
 /// qcc's integer groups (IntGroupDecoder.cpp); null for an unsupported bits/group pair.
 std::unique_ptr<WeightDecoder> makeIntGroupDecoder(int bits, int group, bool symmetric);
 
