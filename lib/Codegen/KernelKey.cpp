@@ -109,10 +109,12 @@ std::string KernelKey::functionName() const {
 }
 
 std::vector<std::string> KernelKey::generatorCommand(const std::string &generatorPath,
-                                                     const std::string &outDir) const {
+                                                     const std::string &outDir,
+                                                     bool bitcode) const {
   // No runtime in the kernel: one qcc_halide_runtime.a per target (runtimeCommand).
   std::vector<std::string> cmd = {generatorPath, "-g", generatorName(), "-f", functionName(),
-                                  "-o", outDir, "-e", "static_library,c_header",
+                                  "-o", outDir, "-e",
+                                  bitcode ? "bitcode,c_header" : "static_library,c_header",
                                   "target=" + target + "-no_runtime"};
   for (const std::string &p : generatorParams())
     cmd.push_back(p);
@@ -177,7 +179,7 @@ bool q8ActivationsSupported(const std::string &format, int64_t cols, int64_t bat
   return false;
 }
 
-std::string x86KernelTargetFromFlags(const std::string &flags) {
+std::string x86KernelTargetFromFlags(const std::string &flags, bool ownLlvm) {
   std::set<std::string> has;
   std::istringstream in(flags);
   for (std::string f; in >> f;)
@@ -199,24 +201,33 @@ std::string x86KernelTargetFromFlags(const std::string &flags) {
     target += "-avx512-avx512_skylake";
     if (all({"avx512ifma", "avx512vbmi"})) {
       target += "-avx512_cannonlake";
-      if (all({"avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni"}))
+      if (ownLlvm ? all({"avx512_vnni", "avx512_bf16"})
+                  : all({"avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni"}))
         target += "-avx512_sapphirerapids";
     }
   }
   return target;
 }
 
-std::string hostKernelTarget() {
+std::string hostKernelTarget(bool ownLlvm) {
 #if defined(__x86_64__) && defined(__linux__)
   std::ifstream cpuinfo("/proc/cpuinfo");
   for (std::string line; std::getline(cpuinfo, line);)
     if (line.rfind("flags", 0) == 0) {
       size_t colon = line.find(':');
       if (colon != std::string::npos)
-        return x86KernelTargetFromFlags(line.substr(colon + 1));
+        return x86KernelTargetFromFlags(line.substr(colon + 1), ownLlvm);
     }
 #endif
   return "host";
+}
+
+std::string runtimeTargetForOwnLlvm(const std::string &kernelTarget) {
+  std::string t = kernelTarget;
+  const std::string spr = "-avx512_sapphirerapids";
+  for (size_t at; (at = t.find(spr)) != std::string::npos;)
+    t.erase(at, spr.size());
+  return t;
 }
 
 } // namespace qcc::codegen

@@ -4,10 +4,13 @@
 //       [--act-quant=q8|none] [--embed-weights] -o model
 //   qcc model.mlir --target=... --list-kernels        the kernels the model needs
 //   qcc model.mlir --target=... --kernels-only        generate them into the kernel cache
+//   qcc --target=... --print-kernel-target             (benchmark scripts) kernel/runtime
+//   qcc --target=... --compile-kernel-bitcode K.bc -o K.o   targets, one kernel's compilation
 //
 // Steps (docs/Codegen.md): the kernels the model needs (lib/Conversion/QLlmToKernels) are
 // generated with qcc-kernel-gen into a cache keyed by kernel, target, -O level and generator
-// hash, with one Halide runtime per target; convert-qllm-to-llvm lowers @forward to the glue,
+// hash, with one Halide runtime per target (x86 kernels come as bitcode, compiled here by qcc's
+// LLVM for the target's CPU: KernelObject.h); convert-qllm-to-llvm lowers @forward to the glue,
 // which LLVM compiles for the target; clang/lld link glue, kernels, the C runtime and the driver
 // (lib/Codegen/Runtime, found in ../lib/qcc/<arch>/ next to this tool). Everything is built in a
 // temporary folder and the executable is renamed into place at the end: a failure leaves
@@ -16,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 #include "qcc/Conversion/Passes.h"
 #include "qcc/Conversion/QLlmToKernels/KernelSet.h"
+#include "qcc/Codegen/KernelObject.h"
 #include "qcc/Conversion/QLlmToLLVM/QLlmToLLVM.h"
 #include "qcc/Dialect/QLlm/QLlmAttrs.h"
 #include "qcc/Dialect/QLlm/QLlmDialect.h"
@@ -47,7 +51,7 @@ using mlir::ModuleOp;
 using mlir::MLIRContext;
 
 static cl::OptionCategory cat("qcc options");
-static cl::opt<std::string> input(cl::Positional, cl::Required, cl::desc("<model.mlir>"),
+static cl::opt<std::string> input(cl::Positional, cl::desc("<model.mlir>"),
                                   cl::cat(cat));
 static cl::opt<std::string> output("o", cl::desc("Output executable"), cl::value_desc("file"),
                                    cl::cat(cat));
@@ -76,6 +80,17 @@ static cl::opt<bool> listKernels("list-kernels", cl::desc("Print the kernels the
 static cl::opt<bool> kernelsOnly("kernels-only",
                                  cl::desc("Generate the kernels into the cache and stop"),
                                  cl::cat(cat));
+// For benchmarks of single kernels (bench/kernels/gemv-shape.sh): the same targets and
+// compilation as the kernels qcc builds.
+static cl::opt<bool> printKernelTarget(
+    "print-kernel-target",
+    cl::desc("Print the Halide target of --target's kernels and, where qcc's LLVM compiles them "
+             "(x86), the runtime's target and the CPU, one per line, and stop"),
+    cl::cat(cat));
+static cl::opt<std::string> kernelBitcode(
+    "compile-kernel-bitcode",
+    cl::desc("Compile a kernel's Halide bitcode for --target's CPU into the object -o, and stop"),
+    cl::value_desc("file.bc"), cl::cat(cat));
 static cl::opt<std::string> cacheDir("kernel-cache",
                                      cl::desc("Kernel cache folder (default $QCC_CACHE_DIR or "
                                               "~/.cache/qcc/kernels)"),
@@ -321,6 +336,24 @@ int main(int argc, char **argv) {
     die("unknown --target '" + target + "' (x86-64, x86-64-avx2, x86-64-avx512, aarch64, cuda)");
   if (actQuant.getNumOccurrences() && actQuant != "q8" && actQuant != "none")
     die("unknown --act-quant '" + actQuant + "' (q8, none)");
+  const std::optional<codegen::KernelCpu> cpu = codegen::kernelCpuFor(target);
+  if (printKernelTarget) {
+    outs() << *htarget << "\n";
+    if (cpu)
+      outs() << codegen::runtimeTargetForOwnLlvm(*htarget) << "\n" << cpu->name << "\n";
+    return 0;
+  }
+  if (!kernelBitcode.empty()) {
+    if (!cpu)
+      die("--compile-kernel-bitcode: --target=" + target + " kernels are not compiled by qcc");
+    if (output.empty())
+      die("--compile-kernel-bitcode: give -o FILE");
+    if (Error e = codegen::compileKernelBitcode(kernelBitcode, output, *cpu))
+      die(toString(std::move(e)));
+    return 0;
+  }
+  if (input.empty())
+    die("no input model (qcc model.mlir --target=... -o FILE)");
   if (!listKernels && !kernelsOnly && output.empty())
     die("give -o FILE (or --list-kernels / --kernels-only)");
   if (!output.empty() && !listKernels && !kernelsOnly) {
@@ -359,8 +392,14 @@ int main(int argc, char **argv) {
   if (!genBuf)
     die(gen + ": " + genBuf.getError().message() + " (qcc needs its kernel generator)");
   const std::string genHash = utohexstr(xxh3_64bits((*genBuf)->getBuffer()), true);
+  // x86: the kernels' bitcode is compiled here for this CPU; the cache folder names it.
+  const std::string runtimeTarget =
+      cpu ? codegen::runtimeTargetForOwnLlvm(*htarget) : *htarget;
   SmallString<256> dir(defaultCacheDir());
-  sys::path::append(dir, *htarget + "-O" + std::to_string(int(optLevel.getValue())), genHash);
+  sys::path::append(dir,
+                    *htarget + "-O" + std::to_string(int(optLevel.getValue())) +
+                        (cpu ? "-" + cpu->cacheTag() : std::string()),
+                    genHash);
   if (std::error_code ec = sys::fs::create_directories(dir))
     die(dir + ": " + ec.message());
 
@@ -376,7 +415,7 @@ int main(int argc, char **argv) {
     k.key.optLevel = int(optLevel.getValue());
     jobs.push_back({k.key.cacheKey(), k.key.functionName(), {}});
   }
-  jobs.push_back({"halide runtime@" + *htarget, "qcc_halide_runtime", {}});
+  jobs.push_back({"halide runtime@" + runtimeTarget, "qcc_halide_runtime", {}});
   std::atomic<int> made{0}, cached{0};
   std::mutex errMutex;
   std::string firstError;
@@ -403,19 +442,34 @@ int main(int argc, char **argv) {
                 sys::fs::createUniqueDirectory(Twine(dir) + "/tmp-" + job.name, tmp))
           return fail("cannot create a folder in " + dir.str().str() + ": " + ec.message());
         const std::string out = tmp.str().str();
+        const bool bitcode = cpu && !isRuntime;
         std::vector<std::string> cmd =
-            isRuntime ? codegen::runtimeCommand(gen.str().str(), out, *htarget)
-                      : (*kernels)[j].key.generatorCommand(gen.str().str(), out);
+            isRuntime ? codegen::runtimeCommand(gen.str().str(), out, runtimeTarget)
+                      : (*kernels)[j].key.generatorCommand(gen.str().str(), out, bitcode);
         std::vector<StringRef> args(cmd.begin(), cmd.end());
         std::string err;
         SmallString<256> log(tmp);
         sys::path::append(log, "gen.log");
         std::optional<StringRef> redirects[] = {std::nullopt, StringRef(log), StringRef(log)};
-        int rc = sys::ExecuteAndWait(gen, args, std::nullopt, redirects, 0, 0, &err);
-        if (rc != 0) {
+        bool ok = sys::ExecuteAndWait(gen, args, std::nullopt, redirects, 0, 0, &err) == 0;
+        if (!ok) {
           auto text = MemoryBuffer::getFile(log);
           fail(text ? (*text)->getBuffer().trim().str() : err);
-        } else {
+        } else if (bitcode) {
+          // Bitcode -> an object for the CPU -> the library the cache keeps.
+          SmallString<256> bc(tmp), obj(tmp), lib(tmp);
+          sys::path::append(bc, job.name + ".bc");
+          sys::path::append(obj, job.name + ".o");
+          sys::path::append(lib, job.name + ".a");
+          Error e = codegen::compileKernelBitcode(bc, obj, *cpu);
+          if (!e)
+            e = codegen::writeSingleObjectArchive(obj, lib);
+          if (e) {
+            fail(toString(std::move(e)));
+            ok = false;
+          }
+        }
+        if (ok) {
           for (StringRef ext : {".h", ".a"}) {
             SmallString<256> from(tmp), to(dir);
             sys::path::append(from, job.name + ext.str());

@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -130,6 +131,49 @@ TEST(Generator, FloatWeightsUseTypedVectorLoads) {
   }
 }
 
+// Decode GEMVs with fixed rows run about 32 parallel tasks of at least 256 KiB of weights each
+// (MatMulGenerator.cpp, autoRowTile); prefill and dynamic rows keep tiles of 16 rows, and an
+// explicit row_tile wins. Read off the parallel loop's extent in the lowered statement.
+TEST(Generator, DecodeTasksAreLongRunsOfRows) {
+  fs::path dir = freshDir("tiles");
+  const std::string base = "target=x86-64-linux-sse41-avx-avx2-fma-f16c-no_runtime ";
+  struct {
+    std::string params;
+    int tasks; // halide_do_par_for extent of the row tiles
+  } cases[] = {
+      // 14336 rows / 32 = 448 rows (946 KB of int4 g128): 32 tasks.
+      {"format=int4_g128_sym rows=14336 cols=4096 batch=1 act_quant=q8_block", 32},
+      // 1024 rows of 2112 bytes: 1024/32 = 32 rows would be 68 KB; 128 rows (270 KB): 8 tasks.
+      {"format=int4_g128_sym rows=1024 cols=4096 batch=1 act_quant=q8_block", 8},
+      // Small: 256 KiB of 144-byte q4_K rows is 1821 -> 1824 rows, more than all 1000: one
+      // task (the tile is capped at the rows, rounded up to 16).
+      {"format=q4_K rows=1000 cols=256 batch=1 act_quant=q8_block", 1},
+      // The float GEMV: 4096 rows of 8 KB f16: 128 rows (1 MB), 32 tasks.
+      {"format=f16 rows=4096 cols=4096 batch=1", 32},
+      // An explicit tile.
+      {"format=f16 rows=4096 cols=4096 batch=1 row_tile=16", 256},
+      // Dynamic rows: 16-row tiles of whatever comes (the extent is computed, not a constant).
+      {"format=f16 cols=4096 batch=1", -1},
+  };
+  for (const auto &c : cases) {
+    ASSERT_EQ(generate(dir, "k_tiles", base + c.params + " -e stmt"), 0)
+        << readFile(dir / "log.txt");
+    const std::string stmt = readFile(dir / "k_tiles.stmt");
+    const std::string call = "par_for_y_s0_r_ro, 0, ";
+    const size_t at = stmt.find(call);
+    if (c.tasks == 1) {
+      EXPECT_EQ(at, std::string::npos) << c.params; // a single tile: no parallel loop
+      continue;
+    }
+    ASSERT_NE(at, std::string::npos) << c.params << "\n" << stmt.substr(0, 2000);
+    const std::string extent = stmt.substr(at + call.size(), 12);
+    if (c.tasks > 0)
+      EXPECT_EQ(std::atoi(extent.c_str()), c.tasks) << c.params << ": " << extent;
+    else
+      EXPECT_FALSE(std::isdigit(static_cast<unsigned char>(extent[0]))) << c.params;
+  }
+}
+
 TEST(Generator, Q8ActRejectsWhatItCannotDo) {
   fs::path dir = freshDir("q8bad");
   const std::string q8 = "target=host act_quant=q8_block ";
@@ -149,7 +193,14 @@ TEST(Generator, Q8ActRejectsWhatItCannotDo) {
   EXPECT_NE(generate(dir, "k_bad", q8 + "format=q4_K batch=1 rows=40 row_block=4"), 0);
   EXPECT_NE(readFile(dir / "log.txt").find("row_block=4 needs fixed rows"), std::string::npos)
       << readFile(dir / "log.txt");
-  EXPECT_NE(generate(dir, "k_bad", q8 + "format=q4_K batch=1 rows=48 row_block=3"), 0);
+  EXPECT_NE(generate(dir, "k_bad", q8 + "format=q4_K batch=1 rows=48 row_tile=16 row_block=3"),
+            0);
+  // The automatic tile of 48 rows holds blocks of 3.
+  EXPECT_EQ(generate(dir, "k_ok", q8 + "format=q4_K batch=1 rows=48 cols=256 row_block=3"), 0)
+      << readFile(dir / "log.txt");
+  EXPECT_NE(generate(dir, "k_bad", q8 + "format=q4_K batch=1 rows=48 row_tile=-1"), 0);
+  EXPECT_NE(readFile(dir / "log.txt").find("row_tile must be >= 0"), std::string::npos)
+      << readFile(dir / "log.txt");
   EXPECT_NE(generate(dir, "k_bad", "target=host-cuda-cuda_capability_86 act_quant=q8_block "
                                    "format=q4_K batch=1"),
             0);

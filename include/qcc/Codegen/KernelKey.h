@@ -86,8 +86,10 @@ struct KernelKey {
   /// it with the runtime of runtimeCommand(..., target), generated once per target):
   ///   {generatorPath, "-g", generatorName(), "-f", functionName(), "-o", outDir,
   ///    "-e", "static_library,c_header", "target=<target>-no_runtime", params...}
+  /// With `bitcode`, `<functionName()>.bc` instead of the library ("-e", "bitcode,c_header"),
+  /// for qcc's own LLVM to compile (KernelObject.h).
   std::vector<std::string> generatorCommand(const std::string &generatorPath,
-                                            const std::string &outDir) const;
+                                            const std::string &outDir, bool bitcode = false) const;
 };
 
 /// The file name runtimeCommand writes into its outDir: "qcc_halide_runtime.a".
@@ -117,12 +119,21 @@ bool q8ActivationsSupported(const std::string &format, int64_t cols, int64_t bat
 /// The Halide target string for this machine, to use instead of Halide's "host". On x86-64 Linux
 /// it is built from the /proc/cpuinfo flags (e.g. "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-
 /// avx512_skylake-avx512_cannonlake"): Halide 14 reports avx512_sapphirerapids for any CPU with
-/// AVX512-VNNI and AVX512-BF16, and code for that feature uses AVX512-FP16 and AVX-VNNI
-/// instructions such CPUs (Cooper Lake, Zen 4) lack. Elsewhere "host".
-std::string hostKernelTarget();
+/// AVX512-VNNI and AVX512-BF16, and its own LLVM then compiles for a Sapphire Rapids CPU, with
+/// AVX512-FP16 and AVX-VNNI instructions such CPUs (Cooper Lake, Zen 4) lack. So that feature
+/// is given only when all four are there, unless `ownLlvm`: the kernels are compiled by qcc's
+/// LLVM for the real CPU (KernelObject.h), and avx512_sapphirerapids only lets Halide select
+/// AVX512-VNNI and -BF16 patterns: given for every CPU with both. Elsewhere "host".
+std::string hostKernelTarget(bool ownLlvm = false);
 
 /// The same from a /proc/cpuinfo "flags" line (space-separated flags), for x86-64 Linux.
-std::string x86KernelTargetFromFlags(const std::string &flags);
+std::string x86KernelTargetFromFlags(const std::string &flags, bool ownLlvm = false);
+
+/// The Halide target of the runtime linked with kernels of Halide target `kernelTarget` that
+/// qcc's LLVM compiled (the runtime is always Halide's own object): without
+/// avx512_sapphirerapids, which the runtime does not need and which would make Halide's LLVM
+/// compile it for a Sapphire Rapids CPU.
+std::string runtimeTargetForOwnLlvm(const std::string &kernelTarget);
 
 } // namespace qcc::codegen
 

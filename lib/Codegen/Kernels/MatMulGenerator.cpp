@@ -13,7 +13,9 @@
 //   format    weight format name (makeDecoder: "q4_0", "q6_K", "int4_g128_asym", ...)
 //   rows, cols, batch   0 = dynamic (taken from the buffers); > 0 = fixed, the extents are then
 //             asserted on entry and Halide can fully unroll/specialise the block loops.
-//   row_tile  rows per parallel task on CPUs / per thread block on GPUs.
+//   row_tile  rows per parallel task on CPUs (0 = automatic, the default: 16, except for fixed
+//             rows with a fixed decode batch (1..8), where a task is about 1/32 of the rows and
+//             at least 256 KiB of weights, in multiples of 16 rows; see autoRowTile()).
 //   row_block act_quant=q8_block only: rows per step of the row loop (0 = automatic: 4 for
 //             rows longer than 8192 columns when rows is a fixed multiple of row_tile, else 1).
 //   act_quant "none" (default), "int8_per_token": W8A8 (format int8_g0_sym only), the
@@ -83,7 +85,7 @@ public:
   GeneratorParam<int> rows{"rows", 0};
   GeneratorParam<int> cols{"cols", 0};
   GeneratorParam<int> batch{"batch", 0};
-  GeneratorParam<int> row_tile{"row_tile", 16};
+  GeneratorParam<int> row_tile{"row_tile", 0};
   GeneratorParam<int> row_block{"row_block", 0};
   GeneratorParam<std::string> act_quant{"act_quant", "none"};
   GeneratorParam<int> opt{"opt", 3};
@@ -110,6 +112,8 @@ public:
 
     Expr nCols = cols > 0 ? Expr(int(cols)) : x.dim(0).extent();
     Var j("j"), r("r"), i("i");
+    if (row_tile < 0)
+      fail("row_tile must be >= 0 (0: automatic), got " + std::to_string(int(row_tile)));
 
     if (std::string(act_quant) == "q8_block") {
       const bool kQuant = isQ8KFormat(format);
@@ -127,14 +131,14 @@ public:
         fail("act_quant=q8_block with format " + std::string(format) + " needs cols a " +
              "multiple of " + std::to_string(colMultiple) + ", got " + std::to_string(int(cols)));
       Q8ActOptions opts;
-      opts.rowTile = row_tile;
+      opts.rowTile = autoRowTile(kQuant ? dec->rowBytes(nCols) : layout->rowBytes(nCols));
       // Long rows (the activations' codes, scales and sums of one row, 2 bytes per column,
       // past half of a 32 KiB L1): 4 rows per step share those loads (ffn_down 4096 x 14336
       // int4: 12 -> 22 GB/s on 2 cores). Short rows stay 1: interleaving 4 rows' streams
       // costs more there than the activation loads it saves (4096 x 4096: 25 -> 19 GB/s).
       // Blocks need whole tiles (no tail block past the last row): rows fixed, a multiple
       // of row_tile.
-      const int nRows = rows, tile = row_tile, block = row_block;
+      const int nRows = rows, tile = opts.rowTile, block = row_block;
       const bool wholeTiles = nRows > 0 && tile > 0 && nRows % tile == 0;
       if (block > 1 && (!wholeTiles || tile % block != 0))
         fail("row_block=" + std::to_string(block) + " needs fixed rows that are a multiple " +
@@ -157,7 +161,7 @@ public:
         fail("act_quant=" + std::string(act_quant) + " needs act_quant=int8_per_token and " +
              "format=int8_g0_sym, got format " + f);
       W8A8Options opts;
-      opts.rowTile = row_tile;
+      opts.rowTile = autoRowTile(rowBytesW8A8(nCols));
       opts.smallBatch = batch > 0 && batch <= 8;
       opts.opt = checkedOptLevel(opt, "qcc_matmul");
       defineMatMulW8A8(x, w, y, nCols, r, i, get_target(), opts);
@@ -224,6 +228,7 @@ public:
     }
 
     setShapes(dec->rowElements(nCols), r, i);
+    floatRowTile_ = autoRowTile(dec->rowBytes(nCols));
     if (prefill)
       schedulePrefill(gemm, deqRow, xT, r, i, nBatch >= kPrefillMinBatch);
     schedule(partial, tail, hasTail, stagedW, stagedX, r, i, j, rd, *dec, nCols);
@@ -231,6 +236,28 @@ public:
 
 private:
   static constexpr int kPrefillMinBatch = 32;
+  int floatRowTile_ = 16;
+
+  /// Rows per parallel task. Decode GEMVs stream every weight once, and a task's rows are one
+  /// contiguous run of memory: short runs (16 rows of 4096 4-bit columns, 33 KB) restart the
+  /// hardware prefetch at every task, as the threads take tiles in turn, and cost up to a third
+  /// of the bandwidth (int4 14336 x 4096 on 2 cores: 25 -> 33 GB/s with 32 tasks; q6_K
+  /// 128256 x 4096: 19 -> 27). So, for fixed rows and a fixed decode batch on CPUs: about 32
+  /// tasks (enough for 16+ threads), each at least 256 KiB of weights, in multiples of 16 rows.
+  /// Everything else (prefill, dynamic rows, an explicit row_tile): row_tile, 16 by default.
+  int autoRowTile(Expr rowBytes) const {
+    if (row_tile > 0)
+      return row_tile;
+    const bool decode = rows > 0 && batch >= 1 && batch <= 8 && !get_target().has_gpu_feature();
+    if (!decode)
+      return 16;
+    auto up16 = [](int64_t v) { return (v + 15) / 16 * 16; };
+    int64_t tile = up16((int64_t(rows) + 31) / 32);
+    if (const int64_t *b = Internal::as_const_int(Internal::simplify(rowBytes)))
+      if (*b > 0)
+        tile = std::max<int64_t>(tile, up16(((int64_t(256) << 10) + *b - 1) / *b));
+    return int(std::min<int64_t>(tile, up16(rows)));
+  }
 
   /// The prefill GEMM, specialised on `big`: per parallel task a tile of 16 rows is dequantized
   /// to f32 once (deq_row, vectorised over columns), then 4 rows × 2 vectors of tokens are
@@ -312,7 +339,7 @@ private:
     if (!o.vectorize())
       return;
     const bool smallBatch = batch > 0 && batch <= 8;
-    y.split(r, ro, ri, row_tile, TailStrategy::GuardWithIf);
+    y.split(r, ro, ri, floatRowTile_, TailStrategy::GuardWithIf);
     if (smallBatch)
       y.reorder(i, ri, ro);
     else

@@ -46,7 +46,8 @@ ArrayRef<const char *> qcc::qccTargetNames() {
 
 std::optional<std::string> qcc::halideTargetFor(StringRef t) {
   if (t == "x86-64") {
-    std::string host = codegen::hostKernelTarget();
+    // qcc compiles x86 kernels with its own LLVM for this CPU (tools/qcc, KernelObject.h).
+    std::string host = codegen::hostKernelTarget(/*ownLlvm=*/true);
     return host == "host" ? std::string("x86-64-linux") : host;
   }
   if (t == "x86-64-avx2")

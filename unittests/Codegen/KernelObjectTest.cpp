@@ -1,0 +1,146 @@
+//===- KernelObjectTest.cpp - kernel bitcode compiled by qcc's LLVM ---------===//
+//
+// x86 kernels: qcc-kernel-gen emits bitcode, KernelObject compiles it for one CPU. Checked
+// here by disassembling the objects (llvm-objdump), so they need not run on this machine: a
+// Zen 4 object of a q8 kernel generated with Halide's avx512_sapphirerapids feature uses the
+// EVEX (AVX512-VNNI) vpdpbusd and no VEX-encoded AVX-VNNI; the runtime-linked end-to-end runs
+// are test/Tools/qcc-exe*.test.
+//
+//===----------------------------------------------------------------------===//
+#include "qcc/Codegen/KernelKey.h"
+#include "qcc/Codegen/KernelObject.h"
+
+#include "gtest/gtest.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+using namespace qcc::codegen;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path freshDir(const std::string &name) {
+  fs::path dir = fs::path(::testing::TempDir()) / ("qcc-kernelobj-" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string readFile(const fs::path &path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+/// qcc-kernel-gen -e bitcode for `target`; returns the .bc path ("" on failure, log in dir).
+fs::path bitcode(const fs::path &dir, const std::string &target, const std::string &params) {
+  std::string cmd = std::string(QCC_KERNEL_GEN) + " -g qcc_matmul -f k -o " + dir.string() +
+                    " -e bitcode target=" + target + "-no_runtime " + params + " > " +
+                    (dir / "log.txt").string() + " 2>&1";
+  return std::system(cmd.c_str()) == 0 ? dir / "k.bc" : fs::path();
+}
+
+std::string disassemble(const fs::path &object) {
+  const fs::path out = object.string() + ".dis";
+  std::string cmd = std::string(QCC_LLVM_OBJDUMP) + " -d " + object.string() + " > " +
+                    out.string() + " 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << readFile(out);
+  return readFile(out);
+}
+
+std::string message(llvm::Error e) { return llvm::toString(std::move(e)); }
+
+const std::string kAvx512 = "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake-"
+                            "avx512_cannonlake";
+
+} // namespace
+
+TEST(KernelObject, CpuPerTarget) {
+  EXPECT_EQ(kernelCpuFor("x86-64-avx2")->name, "x86-64-v3");
+  EXPECT_EQ(kernelCpuFor("x86-64-avx512")->name, "x86-64-v4");
+  EXPECT_EQ(kernelCpuFor("x86-64-avx512")->cacheTag(), "x86-64-v4");
+  EXPECT_FALSE(kernelCpuFor("aarch64").has_value());
+  EXPECT_FALSE(kernelCpuFor("cuda").has_value());
+  // The host: a CPU name, its features, and a tag that is stable and names the CPU.
+  std::optional<KernelCpu> host = kernelCpuFor("x86-64");
+  ASSERT_TRUE(host.has_value());
+  EXPECT_FALSE(host->name.empty());
+  EXPECT_EQ(host->cacheTag(), kernelCpuFor("x86-64")->cacheTag());
+  EXPECT_EQ(host->cacheTag().rfind(host->name + "-", 0), 0u) << host->cacheTag();
+}
+
+TEST(KernelObject, HostTargetWithOwnLlvmSelectsVnni) {
+  // Zen 4 / Cooper Lake: with qcc's LLVM compiling for the real CPU, Halide's
+  // avx512_sapphirerapids only selects the AVX512-VNNI / -BF16 patterns: given.
+  const std::string zen4 = "fpu sse4_1 avx avx2 fma f16c avx512f avx512dq avx512ifma avx512cd "
+                           "avx512bw avx512vl avx512_bf16 avx512vbmi avx512_vnni";
+  EXPECT_EQ(x86KernelTargetFromFlags(zen4, /*ownLlvm=*/true), kAvx512 + "-avx512_sapphirerapids");
+  // Ice Lake server: VNNI without BF16: not given.
+  const std::string iceLake = "sse4_1 avx avx2 fma f16c avx512f avx512dq avx512ifma avx512cd "
+                              "avx512bw avx512vl avx512vbmi avx512_vnni";
+  EXPECT_EQ(x86KernelTargetFromFlags(iceLake, /*ownLlvm=*/true), kAvx512);
+  // The runtime stays Halide's own object: never for a Sapphire Rapids CPU here.
+  EXPECT_EQ(runtimeTargetForOwnLlvm(kAvx512 + "-avx512_sapphirerapids"), kAvx512);
+  EXPECT_EQ(runtimeTargetForOwnLlvm("x86-64-linux-sse41-avx-avx2-fma-f16c"),
+            "x86-64-linux-sse41-avx-avx2-fma-f16c");
+}
+
+TEST(KernelObject, Zen4GetsEvexVnniFromSapphireRapidsBitcode) {
+  fs::path dir = freshDir("zen4");
+  fs::path bc = bitcode(dir, kAvx512 + "-avx512_sapphirerapids",
+                        "format=int4_g128_sym rows=64 cols=512 batch=1 act_quant=q8_block");
+  ASSERT_FALSE(bc.empty()) << readFile(dir / "log.txt");
+  const fs::path obj = dir / "k.o", lib = dir / "k.a";
+  llvm::Error e = compileKernelBitcode(bc.string(), obj.string(), KernelCpu{"znver4", ""});
+  ASSERT_FALSE(e) << message(std::move(e));
+  const std::string dis = disassemble(obj);
+  EXPECT_NE(dis.find("vpdpbusd"), std::string::npos);
+  EXPECT_NE(dis.find("zmm"), std::string::npos);
+  EXPECT_EQ(dis.find("{vex}"), std::string::npos); // AVX-VNNI: Zen 4 has none
+  EXPECT_EQ(dis.find("vpmaddubsw"), std::string::npos);
+  // No temporary file left next to the object.
+  for (const auto &entry : fs::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  // The cache keeps a one-member static library; the linker finds the kernel's symbol in it.
+  e = writeSingleObjectArchive(obj.string(), lib.string());
+  ASSERT_FALSE(e) << message(std::move(e));
+  const std::string ar = readFile(lib);
+  EXPECT_EQ(ar.substr(0, 8), "!<arch>\n");
+  EXPECT_NE(ar.find("k.o"), std::string::npos);
+}
+
+TEST(KernelObject, PortableCpuWithoutVnni) {
+  // The x86-64-avx512 target: Halide's avx512_skylake bitcode for x86-64-v4: pmaddubsw pairs.
+  fs::path dir = freshDir("v4");
+  fs::path bc = bitcode(dir, "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake",
+                        "format=q4_K rows=64 cols=512 batch=1 act_quant=q8_block");
+  ASSERT_FALSE(bc.empty()) << readFile(dir / "log.txt");
+  const fs::path obj = dir / "k.o";
+  llvm::Error e = compileKernelBitcode(bc.string(), obj.string(), *kernelCpuFor("x86-64-avx512"));
+  ASSERT_FALSE(e) << message(std::move(e));
+  const std::string dis = disassemble(obj);
+  EXPECT_NE(dis.find("vpmaddubsw"), std::string::npos);
+  EXPECT_EQ(dis.find("vpdpbusd"), std::string::npos);
+}
+
+TEST(KernelObject, BadInputIsAnError) {
+  fs::path dir = freshDir("bad");
+  const KernelCpu cpu{"x86-64-v3", ""};
+  llvm::Error e = compileKernelBitcode((dir / "missing.bc").string(), (dir / "k.o").string(), cpu);
+  ASSERT_TRUE(bool(e));
+  EXPECT_NE(message(std::move(e)).find("missing.bc"), std::string::npos);
+  {
+    std::ofstream(dir / "junk.bc") << "not bitcode";
+  }
+  e = compileKernelBitcode((dir / "junk.bc").string(), (dir / "k.o").string(), cpu);
+  ASSERT_TRUE(bool(e));
+  EXPECT_NE(message(std::move(e)).find("junk.bc"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir / "k.o"));
+  e = writeSingleObjectArchive((dir / "missing.o").string(), (dir / "k.a").string());
+  ASSERT_TRUE(bool(e));
+  llvm::consumeError(std::move(e));
+  EXPECT_FALSE(fs::exists(dir / "k.a"));
+}
