@@ -60,7 +60,7 @@ std::optional<KernelCpu> kernelCpuFor(StringRef qccTarget) {
   return std::nullopt;
 }
 
-Error compileKernelBitcode(StringRef bitcodePath, StringRef objectPath, const KernelCpu &cpu) {
+void initializeLLVMTargets() {
   static std::once_flag once;
   std::call_once(once, [] {
     InitializeAllTargetInfos();
@@ -68,6 +68,10 @@ Error compileKernelBitcode(StringRef bitcodePath, StringRef objectPath, const Ke
     InitializeAllTargetMCs();
     InitializeAllAsmPrinters();
   });
+}
+
+Error compileKernelBitcode(StringRef bitcodePath, StringRef objectPath, const KernelCpu &cpu) {
+  initializeLLVMTargets();
   auto buffer = MemoryBuffer::getFile(bitcodePath);
   if (!buffer)
     return fail(bitcodePath + ": " + buffer.getError().message());

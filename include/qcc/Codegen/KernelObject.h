@@ -39,6 +39,10 @@ std::optional<KernelCpu> kernelCpuFor(llvm::StringRef qccTarget);
 llvm::Error compileKernelBitcode(llvm::StringRef bitcodePath, llvm::StringRef objectPath,
                                  const KernelCpu &cpu);
 
+/// Registers every LLVM target (Debian's libLLVM has them all) once per process; also used for
+/// the glue object (emitObjectFile).
+void initializeLLVMTargets();
+
 /// Writes a static library holding the one object `objectPath` (the form qcc's cache keeps).
 llvm::Error writeSingleObjectArchive(llvm::StringRef objectPath, llvm::StringRef archivePath);
 

@@ -4,6 +4,7 @@
 // TargetMachine (Debian's libLLVM has every target, so cross objects need nothing else).
 //
 //===----------------------------------------------------------------------===//
+#include "qcc/Codegen/KernelObject.h"
 #include "qcc/Conversion/QLlmToLLVM/QLlmToLLVM.h"
 
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -15,11 +16,9 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 
-#include <mutex>
 
 using namespace llvm;
 
@@ -29,13 +28,7 @@ static Error fail(const Twine &msg) {
 
 Error qcc::emitObjectFile(mlir::ModuleOp module, StringRef qccTarget, int optLevel,
                           StringRef path) {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    InitializeAllTargetInfos();
-    InitializeAllTargets();
-    InitializeAllTargetMCs();
-    InitializeAllAsmPrinters();
-  });
+  codegen::initializeLLVMTargets();
   mlir::registerBuiltinDialectTranslation(*module.getContext());
   mlir::registerLLVMDialectTranslation(*module.getContext());
 
