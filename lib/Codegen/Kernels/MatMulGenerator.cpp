@@ -186,18 +186,7 @@ public:
     partial(j, r, i) += dec->term(j, rd.x, rd.y, nCols, access);
 
     // Fixed pairwise tree over the lanes: deterministic and pure (no update to schedule).
-    std::vector<Expr> level;
-    for (int l = 0; l < L; ++l)
-      level.push_back(partial(l, r, i));
-    while (level.size() > 1) {
-      std::vector<Expr> next;
-      for (size_t k = 0; k + 1 < level.size(); k += 2)
-        next.push_back(level[k] + level[k + 1]);
-      if (level.size() % 2)
-        next.push_back(level.back());
-      level.swap(next);
-    }
-    Expr result = level[0];
+    Expr result = laneTreeSum(partial, L, r, i);
 
     // Tail: columns past the last whole step (per-channel integer rows only), one at a time.
     Expr main = dec->mainCols(nCols);

@@ -140,6 +140,8 @@ Expr laneTreeSum(Func f, int lanes, Var r, Var i) {
     std::vector<Expr> next;
     for (size_t m = 0; m + 1 < level.size(); m += 2)
       next.push_back(level[m] + level[m + 1]);
+    if (level.size() % 2)
+      next.push_back(level.back()); // an odd lane count: the last one moves up a level
     level.swap(next);
   }
   return level[0];

@@ -74,7 +74,8 @@ struct Q8ActOptions {
   OptLevel opt;
 };
 
-/// The fixed pairwise sum f(0, r, i) + ... + f(lanes - 1, r, i) (lanes a power of two).
+/// The fixed pairwise sum f(0, r, i) + ... + f(lanes - 1, r, i) (adjacent pairs level by level;
+/// with an odd count the last lane moves up unpaired). Used by every qcc_matmul GEMV.
 Halide::Expr laneTreeSum(Halide::Func f, int lanes, Halide::Var r, Halide::Var i);
 
 /// Splits y's rows into parallel tiles (ro) of rowTile rows and, for rowBlock > 1, blocks of
