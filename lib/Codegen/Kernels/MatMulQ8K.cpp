@@ -16,9 +16,10 @@
 //    and activation bytes into i16 pairs and pmaddwd multiplies those pairs by the lanes' group
 //    scales (sc as i16) and adds them into i32: the scales cost no float work at all. The step's
 //    two halves are added as integers, converted once and multiplied by d_b · dx_b (one FMA per
-//    16 lanes and step). The second sum (the mins, or q6_K's −32 offset) is a per-row, per-token
-//    scalar computed from the scale table and the bsums, vectorised over groups.
-// 3. y = the fixed pairwise sum of the 16 lane sums minus that of the offset lanes.
+//    16 lanes and step). The second sum (the mins, or q6_K's −32 offset) is folded into the
+//    same per-block update, one group per lane: q6_K's into the integer sum (its factor is
+//    d_b · dx_b too), q4_K's 8 mins times dmin_b · dx_b (lanes 8..15 add 0).
+// 3. y = the fixed pairwise sum of the 16 lane sums.
 //
 // y equals Σ_k w_k · x̂_k (w the exact dequantized weights, x̂ per 256 columns) up to float
 // summation order: unittests/Codegen/Q8ActTest.cpp checks it against that scalar model.
@@ -35,17 +36,17 @@
 // (16 columns) 8s + 4h + p/16.
 //
 // Schedule (CPU, O ≥ 1): as MatMulQ8Act.cpp: activations once per call (compute_root), rows in
-// parallel tiles, optionally `rowBlock` rows per step, the batch (≤ 8) unrolled; per row (block)
-// the scale table, the super-block scales d (· dmin) and the offset term, vectorised over
-// groups; the step loop runs per super-block (both steps and halves unrolled). Without x86
+// parallel tiles, optionally `rowBlock` rows per step, the batch (≤ 8) unrolled; one pass over
+// each row: per super-block its d (· dmin) and group scales (one vector), then both steps and
+// halves unrolled. Without x86
 // pmaddubsw (AVX512-VNNI, arm dot products) each lane's 4-byte dot product is one integer
 // reduction (vpdpbusd / sdot) times the lane's group scale.
 //
 // Measured (bench/kernels/gemv-bench, docs/Benchmarks.md): q4_K 4096 x 4096 on one core, weights
 // in L3, 12.9 GB/s against 8.0 for the 32-column layout this replaced and 6.5 for the float
-// kernel. q6_K's q8 kernel beats the float one when hot (12-16 vs 8 GB/s) but not streaming
-// from memory here (4096-column rows, 2 threads: 8.9 vs 11.5 GB/s), so qcc keeps q6_K's float
-// decode kernel (KernelKey.cpp: q8ActivationsSupported).
+// kernel. Streaming from memory on 2 cores (bench/kernels/gemv-shape.sh, same minutes), reading
+// the scales inside the block loop instead of per-row tables built before it: q6_K 4096 x 14336
+// 15-16 -> 20-21 GB/s, q6_K 128256 x 4096 20 -> 33, q4_K 4096 x 14336 13.5-14 -> 17-20.
 //
 //===----------------------------------------------------------------------===//
 #include "MatMulQ8Act.h"
@@ -74,7 +75,6 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
                      const Target &target, const Q8ActOptions &options) {
   const bool q6 = lowerFormat(format) == "q6_k";
   const int groupCols = q6 ? 16 : 32;     // columns per scale group
-  const int groupsPerBlock = 256 / groupCols;
   Var b("b"), c("c"), p("p"), h("h"), s("s"), j("j"), g("g"), q("q"), l("l");
   const bool x86 = target.arch == Target::X86;
   const bool pairs = x86 && target.has_feature(Target::SSE41) &&
@@ -102,7 +102,11 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   bsum(g, i) = 0;
   bsum(g, i) += i32(qn(groupCols * g + rg, i));
 
-  // 2. Per row: the super-blocks' scales and the groups' integer scales (and q4_K's mins).
+  // 2. Per super-block b of a row: its scales d (q4_K: and dmin), and per lane j (16) its
+  // group's integer scale (q6_K: the 16 groups; q4_K: the 8 sub-blocks' scale and min in
+  // lanes 0..7, lanes 8..15 unused). Read inside the block loop, from the block's own bytes:
+  // built per row before the loop (strided reads, a cache line per super-block), the tables of
+  // long rows (q6_K 4096 x 14336: 56 lines) ran ahead of the hardware prefetcher into memory.
   auto W = [&](Expr off) { return w(off, r); };
   Func dd("q8k_d");
   if (q6)
@@ -113,30 +117,28 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   auto dOf = [&](Expr b_) -> Expr { return q6 ? Expr(dd(b_, r)) : Expr(dd(b_, r)[0]); };
   Func sc("q8k_scale");
   if (q6) {
-    sc(g, r) = i16(cast<int8_t>(W(210 * (g / 16) + 192 + g % 16)));
+    sc(j, b, r) = i16(cast<int8_t>(W(210 * b + 192 + j)));
   } else {
-    // ggml's get_scale_min_k4 for sub-block sb of the 12 scale bytes S at 4, written so that
-    // every byte index is sb + constant (dense loads when vectorised over sb).
-    Expr base = 144 * (g / 8), sb = g % 8;
-    Expr sA = W(base + 4 + sb), sB = W(base + 8 + sb), sC = W(base + sb);
+    // ggml's get_scale_min_k4 for sub-block j of the 12 scale bytes S at 4, written so that
+    // every byte index is j + constant (dense loads when vectorised over j; for j < 16 the
+    // bytes stay inside the block's 144).
+    Expr base = 144 * b;
+    Expr sA = W(base + 4 + j), sB = W(base + 8 + j), sC = W(base + j);
     Expr scLo = sA & 63, mnLo = sB & 63;
     Expr scHi = (sB & 15) | ((sC >> 6) << 4);
     Expr mnHi = (sB >> 4) | ((sA >> 6) << 4);
-    sc(g, r) = Tuple(i16(select(sb < 4, scLo, scHi)), i16(select(sb < 4, mnLo, mnHi)));
+    sc(j, b, r) = Tuple(i16(select(j < 4, scLo, scHi)), i16(select(j < 4, mnLo, mnHi)));
   }
-  auto scOf = [&](Expr g_) -> Expr { return q6 ? Expr(sc(g_, r)) : Expr(sc(g_, r)[0]); };
-  // The offset term per row and token: Σ_g k_g · bsum_g · f_b over lanes l of `GL` groups,
-  // k_g = m_g and f_b = dmin_b · dx_b (q4_K), k_g = sc_g and f_b = 32 · d_b · dx_b (q6_K).
-  const int GL = groupsPerBlock; // groups per block: 8 or 16, a vector
-  RDom rsb(0, cols / 256, "rsb");
-  Func off("q8k_offset");
-  {
-    Expr gg = GL * rsb + l;
-    Expr k = q6 ? i32(sc(gg, r)) : i32(sc(gg, r)[1]);
-    Expr f = q6 ? 32.0f * dd(rsb, r) * dx(rsb, i) : dd(rsb, r)[1] * dx(rsb, i);
-    off(l, r, i) = 0.0f;
-    off(l, r, i) += f32(k * bsum(gg, i)) * f;
-  }
+  // Group k (0..256/groupCols-1) of block b_: its integer scale.
+  auto scOf = [&](Expr k, Expr b_) -> Expr {
+    return q6 ? Expr(sc(k, b_, r)) : Expr(sc(k, b_, r)[0]);
+  };
+  // Lane j's activation group sum, 0 in q4_K's unused lanes.
+  Func bsumL("q8k_bsum_lane");
+  if (q6)
+    bsumL(j, b, i) = bsum(16 * b + j, i);
+  else
+    bsumL(j, b, i) = select(j < 8, bsum(8 * b + min(j, 7), i), 0);
 
   // 3. Per row and step: the codes. q6_K's two high bits come from a staged Func computed per
   // super-block in 32-byte halves (p / 32 constant in each): one constant shift per half (an
@@ -158,14 +160,15 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   // The group of half h_ of code byte p_ of step s_, and the lane's scale: a select over the
   // step's few groups (2 for q4_K, 4 for q6_K) of broadcast table entries, not a gather.
   auto laneScale = [&](Expr s_, Expr h_, Expr byteIdx) -> Expr {
+    Expr blk = s_ / 2;
     if (!q6) {
-      Expr g0 = 4 * s_ + h_;
-      return select(byteIdx < 32, scOf(g0), scOf(g0 + 2));
+      Expr g0 = 4 * (s_ % 2) + h_;
+      return select(byteIdx < 32, scOf(g0, blk), scOf(g0 + 2, blk));
     }
-    Expr g0 = 8 * s_ + 4 * h_;
-    Expr v = scOf(g0);
+    Expr g0 = 8 * (s_ % 2) + 4 * h_;
+    Expr v = scOf(g0, blk);
     for (int k = 1; k < 4; ++k)
-      v = select(byteIdx >= 16 * k, scOf(g0 + k), v);
+      v = select(byteIdx >= 16 * k, scOf(g0 + k, blk), v);
     return v;
   };
 
@@ -194,15 +197,21 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
     p16(j, h, s, r, i) += i32(cd) * i32(xq(4 * j + rt, h, s, i));
     isum(j, h, s, r, i) = p16(j, h, s, r, i) * i32(laneScale(s, h, 4 * j));
   }
-  // Per super-block: both steps' and halves' integer sums added, converted once.
+  // Per super-block: both steps' and halves' integer sums added, converted once; the offset
+  // term folded in per lane: q6_K's −32 · sc · bsum into the integer sum (same factor d · dx),
+  // q4_K's mins times dmin · dx.
   RDom rs(0, cols / 256, "rs");
   Func acc("q8k_acc");
+  Expr isum4 = (isum(j, 0, 2 * rs, r, i) + isum(j, 1, 2 * rs, r, i)) +
+               (isum(j, 0, 2 * rs + 1, r, i) + isum(j, 1, 2 * rs + 1, r, i));
   acc(j, r, i) = 0.0f;
-  acc(j, r, i) += f32((isum(j, 0, 2 * rs, r, i) + isum(j, 1, 2 * rs, r, i)) +
-                      (isum(j, 0, 2 * rs + 1, r, i) + isum(j, 1, 2 * rs + 1, r, i))) *
-                  (dOf(rs) * dx(rs, i));
+  if (q6)
+    acc(j, r, i) += f32(isum4 - 32 * i32(sc(j, rs, r)) * bsumL(j, rs, i)) * (dOf(rs) * dx(rs, i));
+  else
+    acc(j, r, i) += f32(isum4) * (dOf(rs) * dx(rs, i)) -
+                    f32(i32(sc(j, rs, r)[1]) * bsumL(j, rs, i)) * (dd(rs, r)[1] * dx(rs, i));
 
-  y(r, i) = laneTreeSum(acc, 16, r, i) - laneTreeSum(off, GL, r, i);
+  y(r, i) = laneTreeSum(acc, 16, r, i);
 
   // Schedule.
   const OptLevel o = options.opt;
@@ -210,12 +219,12 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   qn.compute_root();
   xq.compute_root();
   bsum.compute_root();
+  bsumL.compute_root();
   const int RB = std::max(1, options.rowBlock);
   Var ro("ro"), ri("ri"), rr("rr");
   Var rbk = rowLoops(y, r, i, ro, ri, rr, options.rowTile, RB);
-  dd.compute_at(y, rbk);
-  sc.compute_at(y, rbk);
-  off.compute_at(y, rbk);
+  dd.compute_at(acc, rs);
+  sc.compute_at(acc, rs);
   acc.compute_at(y, rbk);
   if (!o.vectorize())
     return;
@@ -226,10 +235,8 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
     xq.split(p, po, pi, 32).vectorize(pi).unroll(h);
   }
   bsum.update().atomic().vectorize(rg);
-  dd.vectorize(b, 8, TailStrategy::GuardWithIf);
-  sc.vectorize(g, GL, TailStrategy::GuardWithIf);
-  off.vectorize(l);
-  off.update().reorder(l, i, r, rsb).vectorize(l);
+  bsumL.vectorize(j, 16);
+  sc.vectorize(j, 16);
   if (o.parallel()) {
     qn.parallel(i);
     y.parallel(ro);
@@ -248,15 +255,14 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   if (RB > 1) {
     acc.bound_extent(r, RB).unroll(r);
     acc.update().unroll(r);
-    off.bound_extent(r, RB).unroll(r);
-    off.update().unroll(r);
+    dd.unroll(r);
+    sc.unroll(r);
     if (unroll)
       y.unroll(rr);
   }
   if (unroll) {
     y.unroll(i);
     acc.update().unroll(i);
-    off.update().unroll(i);
   }
   if (q6) {
     Var po("po"), pi("pi");
