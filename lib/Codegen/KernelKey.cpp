@@ -118,6 +118,10 @@ std::vector<std::string> KernelKey::generatorCommand(const std::string &generato
                                   "target=" + target + "-no_runtime"};
   for (const std::string &p : generatorParams())
     cmd.push_back(p);
+  // Bitcode is compiled by qcc's LLVM, which turns the f16 conversions into F16C instructions
+  // (HalfToFloat.h).
+  if (bitcode && op == KernelOp::MatMul && format == "f16")
+    cmd.push_back("half_extern=true");
   return cmd;
 }
 

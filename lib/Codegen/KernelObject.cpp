@@ -1,9 +1,12 @@
 //===- KernelObject.cpp - Halide kernel bitcode to objects with qcc's LLVM --===//
 #include "qcc/Codegen/KernelObject.h"
+#include "qcc/Codegen/HalfToFloat.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/Instructions.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -70,6 +73,107 @@ void initializeLLVMTargets() {
   });
 }
 
+namespace {
+
+/// If `last` ends a chain of insertelements that sets every lane k of an undefined vector to
+/// qcc_f16_to_f32(extractelement(v, k)), for one <N x i16> v, returns v.
+Value *wholeVectorSource(InsertElementInst *last, Function *convert) {
+  auto *type = dyn_cast<FixedVectorType>(last->getType());
+  if (!type || !type->getElementType()->isFloatTy())
+    return nullptr;
+  const unsigned n = type->getNumElements();
+  std::vector<bool> seen(n, false);
+  Value *source = nullptr;
+  Value *cur = last;
+  for (unsigned count = 0; count < n; ++count) {
+    auto *ins = dyn_cast<InsertElementInst>(cur);
+    if (!ins || (ins != last && !ins->hasOneUse()))
+      return nullptr;
+    auto *lane = dyn_cast<ConstantInt>(ins->getOperand(2));
+    auto *call = dyn_cast<CallInst>(ins->getOperand(1));
+    if (!lane || lane->getZExtValue() >= n || seen[lane->getZExtValue()] || !call ||
+        call->getCalledFunction() != convert || !call->hasOneUse())
+      return nullptr;
+    auto *ext = dyn_cast<ExtractElementInst>(call->getArgOperand(0));
+    auto *extLane = ext ? dyn_cast<ConstantInt>(ext->getIndexOperand()) : nullptr;
+    if (!extLane || extLane->getZExtValue() != lane->getZExtValue())
+      return nullptr;
+    auto *srcType = dyn_cast<FixedVectorType>(ext->getVectorOperandType());
+    if (!srcType || srcType->getNumElements() != n || (source && source != ext->getVectorOperand()))
+      return nullptr;
+    source = ext->getVectorOperand();
+    seen[lane->getZExtValue()] = true;
+    cur = ins->getOperand(0);
+  }
+  return isa<UndefValue>(cur) ? source : nullptr; // poison is an UndefValue too
+}
+
+void eraseIfDead(Value *v) {
+  auto *inst = dyn_cast<Instruction>(v);
+  if (!inst || !inst->use_empty())
+    return;
+  std::vector<Value *> operands(inst->op_begin(), inst->op_end());
+  inst->eraseFromParent();
+  for (Value *op : operands)
+    eraseIfDead(op);
+}
+
+/// Replaces the calls of qcc_f16_to_f32 (HalfToFloat.h) by F16C conversions: whole vectors
+/// built lane by lane become one vector fpext, any other call a scalar fpext.
+Error lowerHalfToFloatCalls(Module &m) {
+  Function *convert = m.getFunction(kHalfToFloatExtern);
+  if (!convert)
+    return Error::success();
+  LLVMContext &ctx = m.getContext();
+  if (!convert->isDeclaration() || convert->getReturnType() != Type::getFloatTy(ctx) ||
+      convert->arg_size() != 1 || !convert->getArg(0)->getType()->isIntegerTy(16))
+    return createStringError(inconvertibleErrorCode(),
+                             std::string(kHalfToFloatExtern) +
+                                 " in kernel bitcode is not a declaration float(i16)");
+  // The chains' last insertelements: users of a call's insert that are not themselves inserts
+  // of the same chain.
+  std::vector<InsertElementInst *> lasts;
+  for (User *u : convert->users()) {
+    auto *call = dyn_cast<CallInst>(u);
+    if (!call || !call->hasOneUse())
+      continue;
+    auto *ins = dyn_cast<InsertElementInst>(*call->user_begin());
+    if (!ins)
+      continue;
+    while (ins->hasOneUse() && isa<InsertElementInst>(*ins->user_begin()) &&
+           cast<InsertElementInst>(*ins->user_begin())->getOperand(0) == ins)
+      ins = cast<InsertElementInst>(*ins->user_begin());
+    if (std::find(lasts.begin(), lasts.end(), ins) == lasts.end())
+      lasts.push_back(ins);
+  }
+  for (InsertElementInst *last : lasts) {
+    Value *source = wholeVectorSource(last, convert);
+    if (!source)
+      continue;
+    const unsigned n = cast<FixedVectorType>(last->getType())->getNumElements();
+    IRBuilder<> b(last);
+    Value *halves = b.CreateBitCast(source, FixedVectorType::get(b.getHalfTy(), n));
+    last->replaceAllUsesWith(b.CreateFPExt(halves, last->getType()));
+    eraseIfDead(last);
+  }
+  std::vector<User *> rest(convert->user_begin(), convert->user_end());
+  for (User *u : rest) {
+    auto *call = dyn_cast<CallInst>(u);
+    if (!call || call->getCalledFunction() != convert)
+      return createStringError(inconvertibleErrorCode(),
+                               std::string(kHalfToFloatExtern) +
+                                   " in kernel bitcode is used other than called");
+    IRBuilder<> b(call);
+    Value *half = b.CreateBitCast(call->getArgOperand(0), b.getHalfTy());
+    call->replaceAllUsesWith(b.CreateFPExt(half, b.getFloatTy()));
+    call->eraseFromParent();
+  }
+  convert->eraseFromParent();
+  return Error::success();
+}
+
+} // namespace
+
 Error compileKernelBitcode(StringRef bitcodePath, StringRef objectPath, const KernelCpu &cpu) {
   initializeLLVMTargets();
   auto buffer = MemoryBuffer::getFile(bitcodePath);
@@ -97,6 +201,8 @@ Error compileKernelBitcode(StringRef bitcodePath, StringRef objectPath, const Ke
     f.removeFnAttr("target-features");
     f.removeFnAttr("tune-cpu");
   }
+  if (Error e = lowerHalfToFloatCalls(**module))
+    return fail(bitcodePath + ": " + toString(std::move(e)));
 
   SmallString<256> tmp;
   int fd = -1;

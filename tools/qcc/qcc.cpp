@@ -396,6 +396,9 @@ int main(int argc, char **argv) {
   const std::string runtimeTarget =
       cpu ? codegen::runtimeTargetForOwnLlvm(*htarget) : *htarget;
   SmallString<256> dir(defaultCacheDir());
+  // Absolute: createUniqueDirectory below takes a relative prefix as relative to /tmp.
+  if (std::error_code ec = sys::fs::make_absolute(dir))
+    die(dir + ": " + ec.message());
   sys::path::append(dir,
                     *htarget + "-O" + std::to_string(int(optLevel.getValue())) +
                         (cpu ? "-" + cpu->cacheTag() : std::string()),

@@ -4,17 +4,27 @@
 // here by disassembling the objects (llvm-objdump), so they need not run on this machine: a
 // Zen 4 object of a q8 kernel generated with Halide's avx512_sapphirerapids feature uses the
 // EVEX (AVX512-VNNI) vpdpbusd and no VEX-encoded AVX-VNNI; the runtime-linked end-to-end runs
-// are test/Tools/qcc-exe*.test.
+// are test/Tools/qcc-exe*.test. f16 matmuls generated with half_extern=true call
+// qcc_f16_to_f32, which the compilation replaces with F16C conversions.
 //
 //===----------------------------------------------------------------------===//
+#include "qcc/Codegen/HalfToFloat.h"
 #include "qcc/Codegen/KernelKey.h"
 #include "qcc/Codegen/KernelObject.h"
+
+#include "llvm/Bitcode/BitcodeWriter.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include "gtest/gtest.h"
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <regex>
 #include <iterator>
 #include <string>
 
@@ -45,7 +55,8 @@ fs::path bitcode(const fs::path &dir, const std::string &target, const std::stri
 
 std::string disassemble(const fs::path &object) {
   const fs::path out = object.string() + ".dis";
-  std::string cmd = std::string(QCC_LLVM_OBJDUMP) + " -d " + object.string() + " > " +
+  // With relocations: a call of an undefined function shows its name.
+  std::string cmd = std::string(QCC_LLVM_OBJDUMP) + " -dr " + object.string() + " > " +
                     out.string() + " 2>&1";
   EXPECT_EQ(std::system(cmd.c_str()), 0) << readFile(out);
   return readFile(out);
@@ -143,4 +154,108 @@ TEST(KernelObject, BadInputIsAnError) {
   ASSERT_TRUE(bool(e));
   llvm::consumeError(std::move(e));
   EXPECT_FALSE(fs::exists(dir / "k.a"));
+}
+
+TEST(KernelObject, HalfToFloatCallsBecomeF16C) {
+  // f16 GEMV rows of 172 columns: 5 whole 32-lane steps (vector calls) and a scalar tail.
+  const std::string params = "format=f16 rows=64 cols=172 batch=1";
+  for (const char *cpu : {"znver4", "x86-64-v3"}) {
+    fs::path dir = freshDir(std::string("f16-") + cpu);
+    fs::path bc = bitcode(dir, kAvx512, params + " half_extern=true");
+    ASSERT_FALSE(bc.empty()) << readFile(dir / "log.txt");
+    llvm::Error e = compileKernelBitcode(bc.string(), (dir / "k.o").string(), KernelCpu{cpu, ""});
+    ASSERT_FALSE(e) << message(std::move(e));
+    const std::string dis = disassemble(dir / "k.o");
+    EXPECT_NE(dis.find("vcvtph2ps"), std::string::npos) << cpu;
+    EXPECT_NE(dis.find("vcvtph2ps\t("), std::string::npos) << cpu; // vectors, from memory
+    EXPECT_EQ(dis.find(kHalfToFloatExtern), std::string::npos) << cpu;
+  }
+  // Without the param the generator converts with its own bit arithmetic.
+  fs::path dir = freshDir("f16-bits");
+  fs::path bc = bitcode(dir, kAvx512, params);
+  ASSERT_FALSE(bc.empty()) << readFile(dir / "log.txt");
+  llvm::Error e = compileKernelBitcode(bc.string(), (dir / "k.o").string(), KernelCpu{"znver4", ""});
+  ASSERT_FALSE(e) << message(std::move(e));
+  EXPECT_EQ(disassemble(dir / "k.o").find("vcvtph2ps"), std::string::npos);
+  // qcc asks for the param exactly where it compiles the bitcode itself.
+  KernelKey k;
+  k.format = "f16";
+  k.rows = 64;
+  k.cols = 172;
+  k.batch = 1;
+  EXPECT_EQ(k.generatorCommand("gen", "out", /*bitcode=*/true).back(), "half_extern=true");
+  EXPECT_EQ(k.generatorCommand("gen", "out").back(), "batch=1");
+  k.format = "q4_K";
+  EXPECT_EQ(k.generatorCommand("gen", "out", /*bitcode=*/true).back(), "batch=1");
+}
+
+namespace {
+
+/// Bitcode of `void f(ptr in, ptr out)` with the calls of qcc_f16_to_f32 that `body` makes
+/// (declared with `argBits`-bit argument).
+fs::path handWritten(const fs::path &dir, unsigned argBits,
+                     const std::function<void(llvm::IRBuilder<> &, llvm::Function *,
+                                              llvm::Value *, llvm::Value *)> &body) {
+  llvm::LLVMContext ctx;
+  llvm::Module m("hand", ctx);
+  llvm::IRBuilder<> b(ctx);
+  llvm::Function *convert = llvm::Function::Create(
+      llvm::FunctionType::get(b.getFloatTy(), {b.getIntNTy(argBits)}, false),
+      llvm::Function::ExternalLinkage, kHalfToFloatExtern, m);
+  llvm::Function *f = llvm::Function::Create(
+      llvm::FunctionType::get(b.getVoidTy(), {b.getPtrTy(), b.getPtrTy()}, false),
+      llvm::Function::ExternalLinkage, "f", m);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+  body(b, convert, f->getArg(0), f->getArg(1));
+  b.CreateRetVoid();
+  const fs::path path = dir / "hand.bc";
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path.string(), ec);
+  EXPECT_FALSE(ec) << ec.message();
+  llvm::WriteBitcodeToFile(m, os);
+  return path;
+}
+
+/// `lanes` calls on lanes 0.. of `v`, inserted lane by lane (Halide's scalarised extern call).
+llvm::Value *laneByLane(llvm::IRBuilder<> &b, llvm::Function *convert, llvm::Value *v,
+                        unsigned lanes) {
+  llvm::Value *out = llvm::PoisonValue::get(llvm::FixedVectorType::get(b.getFloatTy(), lanes));
+  for (unsigned k = 0; k < lanes; ++k)
+    out = b.CreateInsertElement(out, b.CreateCall(convert, {b.CreateExtractElement(v, k)}), k);
+  return out;
+}
+
+} // namespace
+
+TEST(KernelObject, HalfToFloatCallsInAnyShape) {
+  fs::path dir = freshDir("f16-hand");
+  // A whole 8-lane vector, a vector built from half of a wider one, a lone scalar call.
+  fs::path bc = handWritten(dir, 16, [](llvm::IRBuilder<> &b, llvm::Function *convert,
+                                        llvm::Value *in, llvm::Value *out) {
+    llvm::Value *v = b.CreateLoad(llvm::FixedVectorType::get(b.getInt16Ty(), 8), in);
+    b.CreateStore(laneByLane(b, convert, v, 8), out);
+    llvm::Value *half4 = laneByLane(b, convert, v, 4);
+    b.CreateStore(half4, b.CreateConstGEP1_64(b.getInt8Ty(), out, 32));
+    llvm::Value *one = b.CreateCall(convert, {b.getInt16(0x3c00)});
+    b.CreateStore(one, b.CreateConstGEP1_64(b.getInt8Ty(), out, 48));
+  });
+  llvm::Error e =
+      compileKernelBitcode(bc.string(), (dir / "k.o").string(), KernelCpu{"x86-64-v3", ""});
+  ASSERT_FALSE(e) << message(std::move(e));
+  const std::string dis = disassemble(dir / "k.o");
+  // The 8 lanes: one conversion xmm -> ymm; the half-built vector lane by lane; the constant
+  // 0x3c00 folded to 1.0f (0x3f800000).
+  EXPECT_TRUE(std::regex_search(dis, std::regex("vcvtph2ps\t%xmm[0-9]+, %ymm"))) << dis;
+  EXPECT_NE(dis.find("0x3f800000"), std::string::npos) << dis;
+  EXPECT_EQ(dis.find(kHalfToFloatExtern), std::string::npos) << dis;
+
+  // A declaration qcc does not know how to replace is an error, and no object is written.
+  fs::path wrong = handWritten(dir, 32, [](llvm::IRBuilder<> &b, llvm::Function *convert,
+                                           llvm::Value *, llvm::Value *out) {
+    b.CreateStore(b.CreateCall(convert, {b.getInt32(1)}), out);
+  });
+  e = compileKernelBitcode(wrong.string(), (dir / "wrong.o").string(), KernelCpu{"x86-64-v3", ""});
+  ASSERT_TRUE(bool(e));
+  EXPECT_NE(message(std::move(e)).find("not a declaration float(i16)"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir / "wrong.o"));
 }

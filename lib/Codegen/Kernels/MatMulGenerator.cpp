@@ -28,6 +28,9 @@
 //   opt       0..3 (default 3), the CPU schedule's -O level (OptLevel.h; below).
 //   prefill_gemm  true (default): the dynamic-batch O3 kernel switches to the prefill GEMM
 //             from 32 tokens on (below); false keeps the GEMV-style schedule (prefill-bench).
+//   half_extern  false (default); true: f16 weights are converted by calls of the extern
+//             qcc_f16_to_f32, which only qcc's LLVM resolves (F16C vcvtph2ps; HalfToFloat.h):
+//             for bitcode that qcc compiles, never for objects linked as they are.
 // The target (x86-64-linux[-avx2|-avx512_skylake], arm-64-linux[-arm_dot_prod],
 // host-cuda-cuda_capability_86, ...) comes from the standard `target=` argument.
 //
@@ -90,6 +93,7 @@ public:
   GeneratorParam<std::string> act_quant{"act_quant", "none"};
   GeneratorParam<int> opt{"opt", 3};
   GeneratorParam<bool> prefill_gemm{"prefill_gemm", true};
+  GeneratorParam<bool> half_extern{"half_extern", false};
 
   Input<Buffer<float>> x{"x", 2};
   Input<Buffer<>> w{"w", 2}; // type: the decoder's storageType() (configure)
@@ -102,6 +106,7 @@ public:
 
   void generate() {
     checkedOptLevel(opt, "qcc_matmul");
+    HalfToFloatExtern halfCalls(half_extern);
     std::unique_ptr<WeightDecoder> dec = makeDecoder(format);
     if (!dec)
       fail("unknown weight format '" + std::string(format) + "'");

@@ -33,6 +33,8 @@
 //===----------------------------------------------------------------------===//
 #include "WeightDecoders.h"
 
+#include "qcc/Codegen/HalfToFloat.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -55,7 +57,17 @@ Expr halfToFloat(Expr lo, Expr hi) {
   return select(e == 0, sub, select(e == 31, special, normal));
 }
 
+namespace {
+thread_local bool halfExtern = false;
+} // namespace
+
+HalfToFloatExtern::HalfToFloatExtern(bool on) : previous_(halfExtern) { halfExtern = on; }
+HalfToFloatExtern::~HalfToFloatExtern() { halfExtern = previous_; }
+
 Expr halfBitsToFloat(Expr h) {
+  if (halfExtern)
+    return Internal::Call::make(Float(32, h.type().lanes()), codegen::kHalfToFloatExtern,
+                                {cast<uint16_t>(h)}, Internal::Call::PureExtern);
   // The exponent and mantissa moved into an f32's fields and scaled by 2^112 (rebias 15 →
   // 127; half subnormals become f32 subnormals, which the multiply normalises exactly). Inf and
   // NaN (≥ 2^16 after the multiply) get the all-ones exponent; then the sign.
@@ -105,8 +117,8 @@ private:
 
 /// f32, f16, bf16: one value per lane, read from a typed buffer (storageType()): f32 values
 /// directly, f16 and bf16 as UInt(16) bits, f16 converted by halfBitsToFloat (Halide 14 has no
-/// F16C codegen on x86: its Float(16) cast is a longer emulation), bf16 as the top half of an
-/// f32. 16 lanes for f32, 32 for the 16-bit
+/// F16C codegen on x86: its Float(16) cast is a longer emulation; kernels that qcc's LLVM
+/// compiles get vcvtph2ps through HalfToFloat.h instead), bf16 as the top half of an f32. 16 lanes for f32, 32 for the 16-bit
 /// formats (one 64-byte load). Rows of any length: the columns past the last whole step are a
 /// scalar tail (stories260K's FFN is 172 wide).
 class FloatDecoder : public BlockDecoder {

@@ -114,7 +114,22 @@ Halide::Expr halfToFloat(Halide::Expr lo, Halide::Expr hi);
 /// a shift, an f32 multiply by 2^112 and a fix-up for Inf/NaN, vectorising to a few
 /// instructions per vector (Halide 14 emulates Float(16) casts on x86 with more, never
 /// vcvtph2ps).
+/// While a HalfToFloatExtern is alive on this thread, a call of the pure extern
+/// qcc_f16_to_f32 (qcc/Codegen/HalfToFloat.h) instead, for qcc's LLVM to turn into F16C
+/// conversions (x86 kernels compiled from bitcode only: nothing else defines it).
 Halide::Expr halfBitsToFloat(Halide::Expr h);
+
+/// Scope of halfBitsToFloat's extern calls (one generator run; generators run on one thread).
+class HalfToFloatExtern {
+public:
+  explicit HalfToFloatExtern(bool on);
+  ~HalfToFloatExtern();
+  HalfToFloatExtern(const HalfToFloatExtern &) = delete;
+  HalfToFloatExtern &operator=(const HalfToFloatExtern &) = delete;
+
+private:
+  bool previous_;
+};
 
 } // namespace qcc::kernels
 
