@@ -28,10 +28,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ ${#targets[@]} -ge 3 ]; then
   # As qcc does (KernelKey::generatorCommand): f16 conversions left to qcc's LLVM (F16C).
-  half=(); [ "$format" = f16 ] && half=(half_extern=true)
   "$bin/qcc-kernel-gen" -g qcc_matmul -f qcc_gemv_under_test -o "$work" -n k -e bitcode \
     "target=$target-no_runtime" "format=$format" "rows=$rows" "cols=$cols" batch=1 \
-    "${half[@]}" "$@"
+    half_extern=true "$@"
   "$bin/qcc" --target="$qtarget" --compile-kernel-bitcode "$work/k.bc" -o "$work/k.o"
   rt_target=${targets[1]} cpu=${targets[2]}
 else

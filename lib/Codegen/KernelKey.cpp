@@ -118,9 +118,9 @@ std::vector<std::string> KernelKey::generatorCommand(const std::string &generato
                                   "target=" + target + "-no_runtime"};
   for (const std::string &p : generatorParams())
     cmd.push_back(p);
-  // Bitcode is compiled by qcc's LLVM, which turns the f16 conversions into F16C instructions
-  // (HalfToFloat.h).
-  if (bitcode && op == KernelOp::MatMul && format == "f16")
+  // Bitcode is compiled by qcc's LLVM, which turns the f16 conversions (f16 weights, the
+  // block formats' scales) into F16C instructions (HalfToFloat.h).
+  if (bitcode && op == KernelOp::MatMul)
     cmd.push_back("half_extern=true");
   return cmd;
 }

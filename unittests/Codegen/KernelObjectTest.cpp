@@ -177,7 +177,7 @@ TEST(KernelObject, HalfToFloatCallsBecomeF16C) {
   llvm::Error e = compileKernelBitcode(bc.string(), (dir / "k.o").string(), KernelCpu{"znver4", ""});
   ASSERT_FALSE(e) << message(std::move(e));
   EXPECT_EQ(disassemble(dir / "k.o").find("vcvtph2ps"), std::string::npos);
-  // qcc asks for the param exactly where it compiles the bitcode itself.
+  // qcc asks for the param exactly where it compiles the bitcode itself, for every matmul.
   KernelKey k;
   k.format = "f16";
   k.rows = 64;
@@ -185,8 +185,8 @@ TEST(KernelObject, HalfToFloatCallsBecomeF16C) {
   k.batch = 1;
   EXPECT_EQ(k.generatorCommand("gen", "out", /*bitcode=*/true).back(), "half_extern=true");
   EXPECT_EQ(k.generatorCommand("gen", "out").back(), "batch=1");
-  k.format = "q4_K";
-  EXPECT_EQ(k.generatorCommand("gen", "out", /*bitcode=*/true).back(), "batch=1");
+  k.op = KernelOp::RmsNorm;
+  EXPECT_EQ(k.generatorCommand("gen", "out", /*bitcode=*/true).back(), "dim=172");
 }
 
 namespace {

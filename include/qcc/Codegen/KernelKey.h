@@ -87,7 +87,7 @@ struct KernelKey {
   ///   {generatorPath, "-g", generatorName(), "-f", functionName(), "-o", outDir,
   ///    "-e", "static_library,c_header", "target=<target>-no_runtime", params...}
   /// With `bitcode`, `<functionName()>.bc` instead of the library ("-e", "bitcode,c_header"),
-  /// for qcc's own LLVM to compile (KernelObject.h); f16 matmuls then add
+  /// for qcc's own LLVM to compile (KernelObject.h); matmuls then add
   /// "half_extern=true" (HalfToFloat.h).
   std::vector<std::string> generatorCommand(const std::string &generatorPath,
                                             const std::string &outDir, bool bitcode = false) const;

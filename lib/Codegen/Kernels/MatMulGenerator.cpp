@@ -28,7 +28,8 @@
 //   opt       0..3 (default 3), the CPU schedule's -O level (OptLevel.h; below).
 //   prefill_gemm  true (default): the dynamic-batch O3 kernel switches to the prefill GEMM
 //             from 32 tokens on (below); false keeps the GEMV-style schedule (prefill-bench).
-//   half_extern  false (default); true: f16 weights are converted by calls of the extern
+//   half_extern  false (default); true: f16 values (f16 weights, the block formats' d / dmin,
+//             int group scales) are converted by calls of the extern
 //             qcc_f16_to_f32, which only qcc's LLVM resolves (F16C vcvtph2ps; HalfToFloat.h):
 //             for bitcode that qcc compiles, never for objects linked as they are.
 // The target (x86-64-linux[-avx2|-avx512_skylake], arm-64-linux[-arm_dot_prod],

@@ -57,7 +57,7 @@ using ParamReader = std::function<Expr(Expr, int)>;
 thread_local bool halideHalfCast = false;
 
 Expr halfAt(const Reader &w, Expr off) {
-  if (halideHalfCast) {
+  if (halideHalfCast && !HalfToFloatExtern::active()) {
     Expr u = cast<uint16_t>(w(off)) | (cast<uint16_t>(w(off + 1)) << 8);
     return cast<float>(reinterpret<float16_t>(u));
   }

@@ -43,7 +43,17 @@ using namespace Halide;
 
 namespace qcc::kernels {
 
+namespace {
+thread_local bool halfExtern = false;
+} // namespace
+
+HalfToFloatExtern::HalfToFloatExtern(bool on) : previous_(halfExtern) { halfExtern = on; }
+HalfToFloatExtern::~HalfToFloatExtern() { halfExtern = previous_; }
+bool HalfToFloatExtern::active() { return halfExtern; }
+
 Expr halfToFloat(Expr lo, Expr hi) {
+  if (halfExtern)
+    return halfBitsToFloat(cast<uint16_t>(lo) | (cast<uint16_t>(hi) << 8));
   Expr h = cast<uint32_t>(lo) | (cast<uint32_t>(hi) << 8);
   Expr sign = (h >> 15) << 31;
   Expr e = (h >> 10) & 31;
@@ -56,13 +66,6 @@ Expr halfToFloat(Expr lo, Expr hi) {
   Expr special = reinterpret<float>(sign | Internal::make_const(UInt(32), 0x7f800000u) | (m << 13));
   return select(e == 0, sub, select(e == 31, special, normal));
 }
-
-namespace {
-thread_local bool halfExtern = false;
-} // namespace
-
-HalfToFloatExtern::HalfToFloatExtern(bool on) : previous_(halfExtern) { halfExtern = on; }
-HalfToFloatExtern::~HalfToFloatExtern() { halfExtern = previous_; }
 
 Expr halfBitsToFloat(Expr h) {
   if (halfExtern)

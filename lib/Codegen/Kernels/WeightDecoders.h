@@ -119,11 +119,14 @@ Halide::Expr halfToFloat(Halide::Expr lo, Halide::Expr hi);
 /// conversions (x86 kernels compiled from bitcode only: nothing else defines it).
 Halide::Expr halfBitsToFloat(Halide::Expr h);
 
-/// Scope of halfBitsToFloat's extern calls (one generator run; generators run on one thread).
+/// Scope of halfBitsToFloat's (and halfToFloat's) extern calls (one generator run; generators
+/// run on one thread).
 class HalfToFloatExtern {
 public:
   explicit HalfToFloatExtern(bool on);
   ~HalfToFloatExtern();
+  /// Whether a scope with `on` is alive on this thread.
+  static bool active();
   HalfToFloatExtern(const HalfToFloatExtern &) = delete;
   HalfToFloatExtern &operator=(const HalfToFloatExtern &) = delete;
 
