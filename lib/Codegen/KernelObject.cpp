@@ -127,9 +127,7 @@ Error lowerHalfToFloatCalls(Module &m) {
   LLVMContext &ctx = m.getContext();
   if (!convert->isDeclaration() || convert->getReturnType() != Type::getFloatTy(ctx) ||
       convert->arg_size() != 1 || !convert->getArg(0)->getType()->isIntegerTy(16))
-    return createStringError(inconvertibleErrorCode(),
-                             std::string(kHalfToFloatExtern) +
-                                 " in kernel bitcode is not a declaration float(i16)");
+    return fail(Twine(kHalfToFloatExtern) + " in kernel bitcode is not a declaration float(i16)");
   // The chains' last insertelements: users of a call's insert that are not themselves inserts
   // of the same chain.
   std::vector<InsertElementInst *> lasts;
@@ -160,9 +158,7 @@ Error lowerHalfToFloatCalls(Module &m) {
   for (User *u : rest) {
     auto *call = dyn_cast<CallInst>(u);
     if (!call || call->getCalledFunction() != convert)
-      return createStringError(inconvertibleErrorCode(),
-                               std::string(kHalfToFloatExtern) +
-                                   " in kernel bitcode is used other than called");
+      return fail(Twine(kHalfToFloatExtern) + " in kernel bitcode is used other than called");
     IRBuilder<> b(call);
     Value *half = b.CreateBitCast(call->getArgOperand(0), b.getHalfTy());
     call->replaceAllUsesWith(b.CreateFPExt(half, b.getFloatTy()));
@@ -180,7 +176,8 @@ Error compileKernelBitcode(StringRef bitcodePath, StringRef objectPath, const Ke
   if (!buffer)
     return fail(bitcodePath + ": " + buffer.getError().message());
   LLVMContext context;
-  Expected<std::unique_ptr<Module>> module = parseBitcodeFile((*buffer)->getMemBufferRef(), context);
+  Expected<std::unique_ptr<Module>> module =
+      parseBitcodeFile((*buffer)->getMemBufferRef(), context);
   if (!module)
     return fail(bitcodePath + ": " + toString(module.takeError()));
   const std::string triple = "x86_64-unknown-linux-gnu";

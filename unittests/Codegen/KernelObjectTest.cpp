@@ -174,7 +174,8 @@ TEST(KernelObject, HalfToFloatCallsBecomeF16C) {
   fs::path dir = freshDir("f16-bits");
   fs::path bc = bitcode(dir, kAvx512, params);
   ASSERT_FALSE(bc.empty()) << readFile(dir / "log.txt");
-  llvm::Error e = compileKernelBitcode(bc.string(), (dir / "k.o").string(), KernelCpu{"znver4", ""});
+  llvm::Error e =
+      compileKernelBitcode(bc.string(), (dir / "k.o").string(), KernelCpu{"znver4", ""});
   ASSERT_FALSE(e) << message(std::move(e));
   EXPECT_EQ(disassemble(dir / "k.o").find("vcvtph2ps"), std::string::npos);
   // qcc asks for the param exactly where it compiles the bitcode itself, for every matmul.

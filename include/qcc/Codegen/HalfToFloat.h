@@ -5,9 +5,10 @@
 // integer and float operations, which made f16 GEMVs compute-bound and cost the K-quant GEMVs
 // ~60 scalar instructions per super-block for d and dmin. Kernels that qcc's LLVM compiles
 // (KernelObject.h) instead call this pure extern function on the 16-bit patterns (every
-// qcc_matmul that qcc compiles from bitcode: half_extern=true); Halide calls it lane by lane, and compileKernelBitcode turns every
-// complete lane-by-lane vector of calls into one `fpext <N x half>` (vcvtph2ps) and any other
-// call into a scalar fpext, so no call remains in the object.
+// qcc_matmul that qcc compiles from bitcode: half_extern=true); Halide calls it lane by lane,
+// and compileKernelBitcode turns every complete lane-by-lane vector of calls into one
+// `fpext <N x half>` (vcvtph2ps) and any other call into a scalar fpext, so no call remains in
+// the object.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QCC_CODEGEN_HALFTOFLOAT_H

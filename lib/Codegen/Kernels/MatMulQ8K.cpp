@@ -75,7 +75,7 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
                      const Target &target, const Q8ActOptions &options) {
   const bool q6 = lowerFormat(format) == "q6_k";
   const int groupCols = q6 ? 16 : 32;     // columns per scale group
-  Var b("b"), c("c"), p("p"), h("h"), s("s"), j("j"), g("g"), q("q"), l("l");
+  Var b("b"), c("c"), p("p"), h("h"), s("s"), j("j"), g("g"), q("q");
   const bool x86 = target.arch == Target::X86;
   const bool pairs = x86 && target.has_feature(Target::SSE41) &&
                      !target.has_feature(Target::AVX512_SapphireRapids);

@@ -121,9 +121,9 @@ private:
 /// f32, f16, bf16: one value per lane, read from a typed buffer (storageType()): f32 values
 /// directly, f16 and bf16 as UInt(16) bits, f16 converted by halfBitsToFloat (Halide 14 has no
 /// F16C codegen on x86: its Float(16) cast is a longer emulation; kernels that qcc's LLVM
-/// compiles get vcvtph2ps through HalfToFloat.h instead), bf16 as the top half of an f32. 16 lanes for f32, 32 for the 16-bit
-/// formats (one 64-byte load). Rows of any length: the columns past the last whole step are a
-/// scalar tail (stories260K's FFN is 172 wide).
+/// compiles get vcvtph2ps through HalfToFloat.h instead), bf16 as the top half of an f32. 16
+/// lanes for f32, 32 for the 16-bit formats (one 64-byte load). Rows of any length: the columns
+/// past the last whole step are a scalar tail (stories260K's FFN is 172 wide).
 class FloatDecoder : public BlockDecoder {
 public:
   FloatDecoder(int width, bool brain)
