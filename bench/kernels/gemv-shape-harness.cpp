@@ -2,7 +2,8 @@
 // and linked by gemv-shape.sh) on random weights at its own shape, batch 1. The weights are
 // rotated over enough copies to fill 600 MB, so every call streams them from memory as a decode
 // step does (no cache flush in between: nothing else runs). Prints the median and best GB/s
-// (weight bytes / call time) over `reps` calls after 2 warm-up calls.
+// (weight bytes / call time) over `reps` calls after 2 warm-up calls. GEMV_SHAPE_COPIES=N sets the
+// number of copies instead: 1 keeps a small shape's weights in cache (the kernel's compute rate).
 //   usage: gemv-shape-harness ROWS COLS ELEMENT_BYTES REPS
 // ELEMENT_BYTES: 1 (uint8 rows), 2 (f16/bf16 bits) or 4 (f32); the row length comes from the
 // kernel itself (a Halide bounds query). Halide's HL_NUM_THREADS sets the threads.
@@ -46,7 +47,14 @@ int main(int argc, char **argv) {
   }
   const double bytes = double(rows) * double(elems) * eb;
   // Enough copies to fill 600 MB (at most 1024: tiny shapes stay in cache whatever is done).
-  const int copies = std::min(1024, std::max(2, int(600e6 / bytes) + 1));
+  int copies = std::min(1024, std::max(2, int(600e6 / bytes) + 1));
+  if (const char *env = std::getenv("GEMV_SHAPE_COPIES")) {
+    copies = std::atoi(env);
+    if (copies < 1 || copies > 1024) {
+      std::fprintf(stderr, "gemv-shape-harness: error: GEMV_SHAPE_COPIES must be 1..1024\n");
+      return 1;
+    }
+  }
   std::vector<Halide::Runtime::Buffer<void>> weights;
   uint32_t state = 12345;
   for (int c = 0; c < copies; ++c) {

@@ -7,6 +7,8 @@
 #   usage: bench/kernels/gemv-shape.sh FORMAT ROWS COLS [reps (30)] [generator params ...]
 #   e.g.   bench/kernels/gemv-shape.sh q4_K 14336 4096 30 act_quant=q8_block
 #          HL_NUM_THREADS=1 bench/kernels/gemv-shape.sh f16 128256 4096 8
+#          GEMV_SHAPE_COPIES=1 HL_NUM_THREADS=1 bench/kernels/gemv-shape.sh q4_K 2048 4096 500
+#          (one copy of the weights: they stay in cache, the kernel's compute rate)
 # QCC_BUILD_DIR (default build/) holds bin/qcc-kernel-gen and bin/qcc; QCC_TARGET (default
 # x86-64: this machine) is qcc's --target; CXX (default clang++-19) links.
 set -euo pipefail

@@ -84,28 +84,33 @@ TEST(Generator, Q8ActUsesIntegerDotProducts) {
   fs::path dir = freshDir("q8act");
   const std::string avx512 = "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake-"
                              "avx512_cannonlake";
+  const std::string vnni = avx512 + "-avx512_sapphirerapids";
+  // q4_K: x86 pairs everywhere, with AVX512-VNNI the scales in one vpdpwssd chain; q6_K:
+  // vpdpbusd with AVX512-VNNI. The other formats: one target (generation takes seconds).
   struct {
-    std::string target, instruction;
-  } cases[] = {{avx512, "vpmaddubsw"},
-               {"x86-64-linux-sse41-avx-avx2-fma-f16c", "vpmaddubsw"},
-               {avx512 + "-avx512_sapphirerapids", "vpdpbusd"},
-               {"arm-64-linux-arm_dot_prod", "sdot"}};
-  for (const char *format : {"q4_K", "q4_0", "int4_g128_asym", "q6_K"})
-    for (const auto &c : cases) {
-      if (std::string(format) != "q4_K" && c.target != avx512)
-        continue; // the other formats: one target (generation takes seconds)
-      // Without the runtime, whose code is not under test.
-      ASSERT_EQ(generate(dir, "k_q8", "target=" + c.target + "-no_runtime format=" + format +
-                                          " rows=64 cols=512 batch=1 act_quant=q8_block "
-                                          "-e assembly"),
-                0)
-          << readFile(dir / "log.txt");
-      const std::string s = readFile(dir / "k_q8.s");
-      EXPECT_NE(s.find(c.instruction), std::string::npos) << format << " " << c.target;
-      EXPECT_EQ(s.find("gather"), std::string::npos) << format << " " << c.target;
-      if (c.instruction == "vpmaddubsw")
-        EXPECT_NE(s.find("vpmaddwd"), std::string::npos) << format << " " << c.target;
-    }
+    std::string format, target;
+    std::vector<std::string> instructions;
+  } cases[] = {{"q4_K", avx512, {"vpmaddubsw", "vpmaddwd"}},
+               {"q4_K", "x86-64-linux-sse41-avx-avx2-fma-f16c", {"vpmaddubsw", "vpmaddwd"}},
+               {"q4_K", vnni, {"vpmaddubsw", "vpdpwssd"}},
+               {"q4_K", "arm-64-linux-arm_dot_prod", {"sdot"}},
+               {"q6_K", avx512, {"vpmaddubsw", "vpmaddwd"}},
+               {"q6_K", vnni, {"vpdpbusd"}},
+               {"q4_0", avx512, {"vpmaddubsw", "vpmaddwd"}},
+               {"int4_g128_asym", avx512, {"vpmaddubsw", "vpmaddwd"}}};
+  for (const auto &c : cases) {
+    // Without the runtime, whose code is not under test.
+    ASSERT_EQ(generate(dir, "k_q8", "target=" + c.target + "-no_runtime format=" + c.format +
+                                        " rows=64 cols=512 batch=1 act_quant=q8_block "
+                                        "-e assembly"),
+              0)
+        << readFile(dir / "log.txt");
+    const std::string s = readFile(dir / "k_q8.s");
+    for (const std::string &instruction : c.instructions)
+      EXPECT_NE(s.find(instruction), std::string::npos)
+          << c.format << " " << c.target << " " << instruction;
+    EXPECT_EQ(s.find("gather"), std::string::npos) << c.format << " " << c.target;
+  }
 }
 
 // f32 / f16 / bf16 weights come as typed buffers (float32, uint16 bits; WeightDecoders.h), so

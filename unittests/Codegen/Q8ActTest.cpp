@@ -37,6 +37,7 @@
 #include "qcc_test_matmul_q4_k_q8_rb4.h"
 #include "qcc_test_matmul_q6_k_q8.h"
 #include "qcc_test_matmul_q6_k_q8_generic.h"
+#include "qcc_test_matmul_q6_k_q8_pairs.h"
 #include "qcc_test_matmul_q6_k_q8_rb4.h"
 
 #include "HalideBuffer.h"
@@ -173,6 +174,12 @@ TEST(Q8Act, RowBlocks) {
   checkQ8(q8Case("int4_g128_asym 8448", qcc_test_matmul_int4_g128_asym_q8_long, GGMLType::I8,
                  intFormat(4, 128, false)),
           32, 8448, 1, 65);
+}
+
+// q6_K as x86 without AVX512-VNNI computes it (pmaddubsw pairs, the scales in one pmaddwd
+// chain per super-block), built for AVX2 on x86 hosts that have it.
+TEST(Q8Act, Q6KPairs) {
+  checkQ8(q8Case("q6_K pairs", qcc_test_matmul_q6_k_q8_pairs, GGMLType::Q6_K), 32, 768, 2, 75);
 }
 
 // The 4-byte-reduction formulation (arm sdot, AVX512-VNNI) of both kernels, built for baseline

@@ -17,7 +17,8 @@
 //             rows with a fixed decode batch (1..8), where a task is about 1/32 of the rows and
 //             at least 256 KiB of weights, in multiples of 16 rows; see autoRowTile()).
 //   row_block act_quant=q8_block only: rows per step of the row loop (0 = automatic: 4 for
-//             rows longer than 8192 columns when rows is a fixed multiple of row_tile, else 1).
+//             q4_0 / int4 rows longer than 8192 columns when rows is a fixed multiple of
+//             row_tile, else 1).
 //   act_quant "none" (default), "int8_per_token": W8A8 (format int8_g0_sym only), the
 //             activations are quantized per token like rt::fakeQuantizeInt8PerRow and the dot
 //             products run in int8 × int8 → int32 (MatMulW8A8.cpp); or "q8_block": decode
@@ -142,6 +143,10 @@ public:
       // past half of a 32 KiB L1): 4 rows per step share those loads (ffn_down 4096 x 14336
       // int4: 12 -> 22 GB/s on 2 cores). Short rows stay 1: interleaving 4 rows' streams
       // costs more there than the activation loads it saves (4096 x 4096: 25 -> 19 GB/s).
+      // The K-quants stay 1 at any length: their activations take ~1.1 bytes per column, and
+      // since they read each super-block's scales inside the block loop one stream per row
+      // is faster (4096 x 14336, 2 cores, alternating: q4_K 21-25 GB/s against 18-21 with
+      // 4 rows, q6_K 21-25 against 19-21).
       // Blocks need whole tiles (no tail block past the last row): rows fixed, a multiple
       // of row_tile.
       const int nRows = rows, tile = opts.rowTile, block = row_block;
@@ -150,7 +155,8 @@ public:
         fail("row_block=" + std::to_string(block) + " needs fixed rows that are a multiple " +
              "of row_tile=" + std::to_string(tile) + ", itself a multiple of row_block (rows=" +
              std::to_string(nRows) + ")");
-      opts.rowBlock = block > 0 ? block : (wholeTiles && tile % 4 == 0 && cols > 8192 ? 4 : 1);
+      opts.rowBlock =
+          block > 0 ? block : (!kQuant && wholeTiles && tile % 4 == 0 && cols > 8192 ? 4 : 1);
       opts.batch = batch;
       opts.weights = ImageParam(w).parameter();
       opts.opt = checkedOptLevel(opt, "qcc_matmul");

@@ -14,11 +14,13 @@
 //    The first sum is integer: per step (64 code bytes = 128 columns, a half of one super-block)
 //    and half h (low / high nibble, q6_K: the two 64-column halves), pmaddubsw multiplies code
 //    and activation bytes into i16 pairs and pmaddwd multiplies those pairs by the lanes' group
-//    scales (sc as i16) and adds them into i32: the scales cost no float work at all. The step's
-//    two halves are added as integers, converted once and multiplied by d_b · dx_b (one FMA per
-//    16 lanes and step). The second sum (the mins, or q6_K's −32 offset) is folded into the
-//    same per-block update, one group per lane: q6_K's into the integer sum (its factor is
-//    d_b · dx_b too), q4_K's 8 mins times dmin_b · dx_b (lanes 8..15 add 0).
+//    scales (sc as i16) and adds them into i32: the scales cost no float work at all. The four
+//    steps and halves of a super-block chain into one accumulator (vpdpwssd with AVX512-VNNI),
+//    converted once and multiplied by d_b · dx_b (one FMA per 16 lanes and super-block). Each
+//    lane's scale vector is one permute of the block's scales. The second sum (the mins, or
+//    q6_K's −32 offset) is folded into the same per-block update: q6_K's per lane into the
+//    integer sum (its factor is d_b · dx_b too), q4_K's 8 mins · bsums as 4 pmaddwd pairs in
+//    lanes 0..3, times dmin_b · dx_b.
 // 3. y = the fixed pairwise sum of the 16 lane sums.
 //
 // y equals Σ_k w_k · x̂_k (w the exact dequantized weights, x̂ per 256 columns) up to float
@@ -38,15 +40,19 @@
 // Schedule (CPU, O ≥ 1): as MatMulQ8Act.cpp: activations once per call (compute_root), rows in
 // parallel tiles, optionally `rowBlock` rows per step, the batch (≤ 8) unrolled; one pass over
 // each row: per super-block its d (· dmin) and group scales (one vector), then both steps and
-// halves unrolled. Without x86
-// pmaddubsw (AVX512-VNNI, arm dot products) each lane's 4-byte dot product is one integer
-// reduction (vpdpbusd / sdot) times the lane's group scale.
+// halves unrolled. q6_K with AVX512-VNNI and the targets without x86 pmaddubsw (arm dot
+// products) take each lane's 4-byte dot product as one integer reduction (vpdpbusd / sdot)
+// times the lane's group scale.
 //
 // Measured (bench/kernels/gemv-bench, docs/Benchmarks.md): q4_K 4096 x 4096 on one core, weights
 // in L3, 12.9 GB/s against 8.0 for the 32-column layout this replaced and 6.5 for the float
 // kernel. Streaming from memory on 2 cores (bench/kernels/gemv-shape.sh, same minutes), reading
 // the scales inside the block loop instead of per-row tables built before it: q6_K 4096 x 14336
-// 15-16 -> 20-21 GB/s, q6_K 128256 x 4096 20 -> 33, q4_K 4096 x 14336 13.5-14 -> 17-20.
+// 15-16 -> 20-21 GB/s, q6_K 128256 x 4096 20 -> 33, q4_K 4096 x 14336 13.5-14 -> 17-20. One
+// core, 2048 x 4096 in L3 (gemv-shape.sh, GEMV_SHAPE_COPIES=1): the vpdpwssd chain, permuted
+// scale vectors and pmaddwd mins took q4_K from 18.5 to 23.3 GB/s (a hand-written AVX512 loop
+// packing vpdpbusd sums with vpackssdw reached 29-30: what is left), the permuted scales q6_K
+// from 26.7 to 28.9.
 //
 //===----------------------------------------------------------------------===//
 #include "MatMulQ8Act.h"
@@ -77,8 +83,13 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   const int groupCols = q6 ? 16 : 32;     // columns per scale group
   Var b("b"), c("c"), p("p"), h("h"), s("s"), j("j"), g("g"), q("q");
   const bool x86 = target.arch == Target::X86;
+  // x86 pairs (pmaddubsw, then the scales by pmaddwd / vpdpwssd) for q4_K everywhere, and for
+  // q6_K without AVX512-VNNI; q6_K with it uses vpdpbusd (below). With the scales applied per
+  // i16 pair the four halves of a super-block chain into one vpdpwssd accumulator: q4_K one
+  // core, weights in L3, 18.8 -> 23.3 GB/s together with the shuffled scales and the mins in
+  // pmaddwd (below); q6_K, 2 more bytes per group of 16, was slower that way (26.6 -> 22.0).
   const bool pairs = x86 && target.has_feature(Target::SSE41) &&
-                     !target.has_feature(Target::AVX512_SapphireRapids);
+                     (!q6 || !target.has_feature(Target::AVX512_SapphireRapids));
 
   // 1. Activations: per token and super-block of 256 columns, dx and its inverse; the codes in
   // column order, arranged per step and half in the weight's byte order; the groups' sums.
@@ -133,12 +144,17 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   auto scOf = [&](Expr k, Expr b_) -> Expr {
     return q6 ? Expr(sc(k, b_, r)) : Expr(sc(k, b_, r)[0]);
   };
-  // Lane j's activation group sum, 0 in q4_K's unused lanes.
-  Func bsumL("q8k_bsum_lane");
-  if (q6)
+  // q6_K: lane j's activation group sum. q4_K: the mins term per pair of sub-blocks (pmaddwd:
+  // |m · bsum| <= 63 · 32 · 127 fits easily), added into lanes 0..3.
+  Func bsumL("q8k_bsum_lane"), bsum16("q8k_bsum16"), minSum("q8k_min_sum");
+  if (q6) {
     bsumL(j, b, i) = bsum(16 * b + j, i);
-  else
-    bsumL(j, b, i) = select(j < 8, bsum(8 * b + min(j, 7), i), 0);
+  } else {
+    RDom rm(0, 2, "rm");
+    bsum16(g, i) = i16(bsum(g, i));
+    minSum(j, b, r, i) = 0;
+    minSum(j, b, r, i) += i32(sc(2 * j + rm, b, r)[1]) * i32(bsum16(8 * b + 2 * j + rm, i));
+  }
 
   // 3. Per row and step: the codes. q6_K's two high bits come from a staged Func computed per
   // super-block in 32-byte halves (p / 32 constant in each): one constant shift per half (an
@@ -157,35 +173,32 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
     Expr low = select(h_ == 0, ql & 15, ql >> 4);
     return low | q6High(p_, h_, s_, r);
   };
-  // The group of half h_ of code byte p_ of step s_, and the lane's scale: a select over the
-  // step's few groups (2 for q4_K, 4 for q6_K) of broadcast table entries, not a gather.
+  // The group of half h_ of code byte p_ of step s_ (2 per step for q4_K, 4 for q6_K), and the
+  // lane's scale read from the block's scale vector at that index: after unrolling, LLVM
+  // makes it one vpermw / vpermd of that vector per step and half. (A select over the
+  // groups' broadcast entries, used before, became a permute, a broadcast and an insert each.)
   auto laneScale = [&](Expr s_, Expr h_, Expr byteIdx) -> Expr {
     Expr blk = s_ / 2;
-    if (!q6) {
-      Expr g0 = 4 * (s_ % 2) + h_;
-      return select(byteIdx < 32, scOf(g0, blk), scOf(g0 + 2, blk));
-    }
-    Expr g0 = 8 * (s_ % 2) + 4 * h_;
-    Expr v = scOf(g0, blk);
-    for (int k = 1; k < 4; ++k)
-      v = select(byteIdx >= 16 * k, scOf(g0 + k, blk), v);
-    return v;
+    if (!q6)
+      return scOf(4 * (s_ % 2) + h_ + 2 * (byteIdx / 32), blk);
+    return scOf(8 * (s_ % 2) + 4 * h_ + byteIdx / 16, blk);
   };
 
-  Func p16("q8k_p16"), isum("q8k_isum");
+  // isum(j, b): the super-block's integer sum per lane, both steps and halves.
+  Func p16("q8k_p16"), isum("q8k_isum"), isumH("q8k_isum_half");
   if (pairs) {
-    // p16(q): bytes 2q, 2q+1 (pmaddubsw); isum(j): i16 pairs 2j, 2j+1 times their scales
-    // (pmaddwd). Both are exact: |2 · 63 · 127| < 2^15, and |2 · 16002 · 128| < 2^31 / 4 for the
-    // four sums of a super-block.
+    // p16(q): bytes 2q, 2q+1 (pmaddubsw); isum(j): i16 pairs 2j, 2j+1 times their scales,
+    // accumulated over the 2 steps and 2 halves (pmaddwd, vpdpwssd). Both are exact:
+    // |2 · 63 · 127| < 2^15, and |4 · 2 · 16002 · 128| < 2^31 / 4.
     RDom rp(0, 2, "rp");
     p16(q, h, s, r, i) = i16(0);
     // saturating_add: the pattern Halide lowers to pmaddubsw (never saturates here).
     p16(q, h, s, r, i) = saturating_add(p16(q, h, s, r, i),
                                         i16(code(s, 2 * q + rp, h)) * i16(xq(2 * q + rp, h, s, i)));
-    RDom r2(0, 2, "r2");
-    isum(j, h, s, r, i) = 0;
-    isum(j, h, s, r, i) += i32(p16(2 * j + r2, h, s, r, i)) *
-                           i32(laneScale(s, h, 2 * (2 * j + r2)));
+    RDom rk(0, 2, 0, 2, 0, 2, "rk"); // pair element, half, step
+    isum(j, b, r, i) = 0;
+    isum(j, b, r, i) += i32(p16(2 * j + rk.x, rk.y, 2 * b + rk.z, r, i)) *
+                        i32(laneScale(2 * b + rk.z, rk.y, 2 * (2 * j + rk.x)));
   } else {
     RDom rt(0, 4, "rt");
     // Here p16 is the lane's 4-byte dot product (i32); codes < 64 as int8 on arm (sdot is
@@ -195,21 +208,22 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
       cd = cast<int8_t>(cd);
     p16(j, h, s, r, i) = 0;
     p16(j, h, s, r, i) += i32(cd) * i32(xq(4 * j + rt, h, s, i));
-    isum(j, h, s, r, i) = p16(j, h, s, r, i) * i32(laneScale(s, h, 4 * j));
+    isumH(j, h, s, r, i) = p16(j, h, s, r, i) * i32(laneScale(s, h, 4 * j));
+    isum(j, b, r, i) = (isumH(j, 0, 2 * b, r, i) + isumH(j, 1, 2 * b, r, i)) +
+                       (isumH(j, 0, 2 * b + 1, r, i) + isumH(j, 1, 2 * b + 1, r, i));
   }
-  // Per super-block: both steps' and halves' integer sums added, converted once; the offset
-  // term folded in per lane: q6_K's −32 · sc · bsum into the integer sum (same factor d · dx),
-  // q4_K's mins times dmin · dx.
+  // Per super-block: the integer sum converted once; the offset term folded in per lane:
+  // q6_K's −32 · sc · bsum into the integer sum (same factor d · dx), q4_K's mins (4 lanes)
+  // times dmin · dx.
   RDom rs(0, cols / 256, "rs");
   Func acc("q8k_acc");
-  Expr isum4 = (isum(j, 0, 2 * rs, r, i) + isum(j, 1, 2 * rs, r, i)) +
-               (isum(j, 0, 2 * rs + 1, r, i) + isum(j, 1, 2 * rs + 1, r, i));
+  Expr isum4 = isum(j, rs, r, i);
   acc(j, r, i) = 0.0f;
   if (q6)
     acc(j, r, i) += f32(isum4 - 32 * i32(sc(j, rs, r)) * bsumL(j, rs, i)) * (dOf(rs) * dx(rs, i));
   else
     acc(j, r, i) += f32(isum4) * (dOf(rs) * dx(rs, i)) -
-                    f32(i32(sc(j, rs, r)[1]) * bsumL(j, rs, i)) * (dd(rs, r)[1] * dx(rs, i));
+                    f32(select(j < 4, minSum(min(j, 3), rs, r, i), 0)) * (dd(rs, r)[1] * dx(rs, i));
 
   y(r, i) = laneTreeSum(acc, 16, r, i);
 
@@ -219,13 +233,18 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   qn.compute_root();
   xq.compute_root();
   bsum.compute_root();
-  bsumL.compute_root();
+  if (q6)
+    bsumL.compute_root();
+  else
+    bsum16.compute_root();
   const int RB = std::max(1, options.rowBlock);
   Var ro("ro"), ri("ri"), rr("rr");
   Var rbk = rowLoops(y, r, i, ro, ri, rr, options.rowTile, RB);
   dd.compute_at(acc, rs);
-  sc.compute_at(acc, rs);
+  sc.compute_at(acc, rs).bound(j, 0, 16);
   acc.compute_at(y, rbk);
+  if (!q6)
+    minSum.compute_at(acc, rs);
   if (!o.vectorize())
     return;
   amax.update().atomic().vectorize(r256, 16);
@@ -235,7 +254,10 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
     xq.split(p, po, pi, 32).vectorize(pi).unroll(h);
   }
   bsum.update().atomic().vectorize(rg);
-  bsumL.vectorize(j, 16);
+  if (q6)
+    bsumL.vectorize(j, 16);
+  else
+    bsum16.vectorize(g, 16);
   sc.vectorize(j, 16);
   if (o.parallel()) {
     qn.parallel(i);
@@ -270,15 +292,21 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
     if (RB > 1)
       q6High.unroll(r);
   }
-  isum.compute_at(acc, rs).vectorize(j).unroll(h).unroll(s);
   p16.compute_at(acc, rs).unroll(h).unroll(s);
+  if (!q6) {
+    minSum.bound(j, 0, 4).vectorize(j);
+    const std::vector<RVar> mv = minSum.rvars(0);
+    minSum.update().reorder(mv[0], j, r, i).atomic().vectorize(mv[0]).vectorize(j);
+  }
   if (RB > 1) {
-    isum.unroll(r);
     p16.unroll(r);
+    if (!q6)
+      minSum.unroll(r).update().unroll(r);
   }
   if (unroll) {
-    isum.unroll(i);
     p16.unroll(i);
+    if (!q6)
+      minSum.unroll(i).update().unroll(i);
   }
   const std::vector<RVar> pv = p16.rvars(0);
   if (pairs) {
@@ -290,23 +318,31 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
         .vectorize(q)
         .unroll(h)
         .unroll(s);
+    // The pair element innermost (pmaddwd's pairs), then the lanes; the 4 halves unrolled
+    // into one accumulator.
     const std::vector<RVar> iv = isum.rvars(0);
+    isum.compute_at(acc, rs).vectorize(j);
     isum.update()
-        .reorder(iv[0], j, h, s, r, i)
+        .reorder(iv[0], j, iv[1], iv[2], r, i)
         .atomic()
         .vectorize(iv[0])
         .vectorize(j)
-        .unroll(h)
-        .unroll(s);
+        .unroll(iv[1])
+        .unroll(iv[2]);
     if (RB > 1) {
       p16.update().unroll(r);
-      isum.update().unroll(r);
+      isum.unroll(r).update().unroll(r);
     }
     if (unroll) {
       p16.update().unroll(i);
-      isum.update().unroll(i);
+      isum.unroll(i).update().unroll(i);
     }
   } else {
+    isumH.compute_at(acc, rs).vectorize(j).unroll(h).unroll(s);
+    if (RB > 1)
+      isumH.unroll(r);
+    if (unroll)
+      isumH.unroll(i);
     p16.vectorize(j);
     p16.update()
         .reorder(pv[0], j, h, s, r, i)
