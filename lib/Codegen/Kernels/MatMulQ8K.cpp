@@ -189,7 +189,7 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   if (pairs) {
     // p16(q): bytes 2q, 2q+1 (pmaddubsw); isum(j): i16 pairs 2j, 2j+1 times their scales,
     // accumulated over the 2 steps and 2 halves (pmaddwd, vpdpwssd). Both are exact:
-    // |2 · 63 · 127| < 2^15, and |4 · 2 · 16002 · 128| < 2^31 / 4.
+    // |2 · 63 · 127| < 2^15, and |4 · 2 · 16002 · 128| < 2^31 / 128.
     RDom rp(0, 2, "rp");
     p16(q, h, s, r, i) = i16(0);
     // saturating_add: the pattern Halide lowers to pmaddubsw (never saturates here).
