@@ -18,6 +18,8 @@
 //===----------------------------------------------------------------------===//
 #include "qcc/Codegen/KernelKey.h"
 
+#include "TestFiles.h"
+
 #include "gtest/gtest.h"
 
 #include <algorithm>
@@ -25,13 +27,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
 
 using namespace qcc::codegen;
 namespace fs = std::filesystem;
+using qcc::test::readFile;
 
 namespace {
 
@@ -41,11 +43,6 @@ std::string ptxasPath() {
   if (const char *env = std::getenv("QCC_PTXAS"))
     return env;
   return "/usr/local/cuda/bin/ptxas";
-}
-
-std::string readFile(const fs::path &path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 std::string quoted(const std::vector<std::string> &args) {

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "qcc/Codegen/KernelKey.h"
 
+#include "TestFiles.h"
+
 #include "gtest/gtest.h"
 
 #include <algorithm>
@@ -14,21 +16,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 
 using namespace qcc;
 using namespace qcc::codegen;
 namespace fs = std::filesystem;
+using qcc::test::freshDir;
+using qcc::test::readFile;
 
 namespace {
-
-fs::path freshDir(const std::string &name) {
-  fs::path dir = fs::path(::testing::TempDir()) / ("qcc-codegen-" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 /// Runs qcc-kernel-gen; returns its exit status.
 int generate(const fs::path &dir, const std::string &function, const std::string &args,
@@ -39,13 +35,8 @@ int generate(const fs::path &dir, const std::string &function, const std::string
   return std::system(cmd.c_str());
 }
 
-std::string readFile(const fs::path &path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 TEST(Generator, EmitsAArch64Object) {
-  fs::path dir = freshDir("arm");
+  fs::path dir = freshDir("codegen", "arm");
   ASSERT_EQ(generate(dir, "k_arm", "target=arm-64-linux-arm_dot_prod format=q4_K rows=256 cols=512"),
             0)
       << readFile(dir / "log.txt");
@@ -59,7 +50,7 @@ TEST(Generator, EmitsAArch64Object) {
 }
 
 TEST(Generator, EmitsCudaObjectWithPtx) {
-  fs::path dir = freshDir("cuda");
+  fs::path dir = freshDir("codegen", "cuda");
   ASSERT_EQ(generate(dir, "k_cuda", "target=host-cuda-cuda_capability_86 format=int4_g128_asym"), 0)
       << readFile(dir / "log.txt");
   std::string obj = readFile(dir / "k_cuda.o");
@@ -70,7 +61,7 @@ TEST(Generator, EmitsCudaObjectWithPtx) {
 // The W8A8 variant lowers its int8 dot products to sdot with arm_dot_prod (and to vpdpbusd on
 // x86 with avx512_sapphirerapids; the x86 encoding is checked by hand, see MatMulW8A8.cpp).
 TEST(Generator, W8A8UsesArmDotProduct) {
-  fs::path dir = freshDir("w8a8");
+  fs::path dir = freshDir("codegen", "w8a8");
   ASSERT_EQ(generate(dir, "k_w8", "target=arm-64-linux-arm_dot_prod format=int8_g0_sym "
                                   "act_quant=int8_per_token batch=1 -e assembly"),
             0)
@@ -81,7 +72,7 @@ TEST(Generator, W8A8UsesArmDotProduct) {
 // q8 activations (MatMulQ8Act.cpp): integer dot products, no gathers: pmaddubsw + pmaddwd on
 // x86 without AVX512-VNNI, vpdpbusd with Halide's avx512_sapphirerapids, sdot on arm.
 TEST(Generator, Q8ActUsesIntegerDotProducts) {
-  fs::path dir = freshDir("q8act");
+  fs::path dir = freshDir("codegen", "q8act");
   const std::string avx512 = "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake-"
                              "avx512_cannonlake";
   const std::string vnni = avx512 + "-avx512_sapphirerapids";
@@ -117,7 +108,7 @@ TEST(Generator, Q8ActUsesIntegerDotProducts) {
 // the GEMV loads whole vectors of values: no byte inserts, byte widenings or word-to-byte
 // truncations (what rebuilding each value from a uint8 buffer compiled to, at 2-4x the time).
 TEST(Generator, FloatWeightsUseTypedVectorLoads) {
-  fs::path dir = freshDir("floatw");
+  fs::path dir = freshDir("codegen", "floatw");
   const std::string avx512 = "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake-"
                              "avx512_cannonlake";
   for (const char *format : {"f32", "f16", "bf16"}) {
@@ -140,7 +131,7 @@ TEST(Generator, FloatWeightsUseTypedVectorLoads) {
 // (MatMulGenerator.cpp, autoRowTile); prefill and dynamic rows keep tiles of 16 rows, and an
 // explicit row_tile wins. Read off the parallel loop's extent in the lowered statement.
 TEST(Generator, DecodeTasksAreLongRunsOfRows) {
-  fs::path dir = freshDir("tiles");
+  fs::path dir = freshDir("codegen", "tiles");
   const std::string base = "target=x86-64-linux-sse41-avx-avx2-fma-f16c-no_runtime ";
   struct {
     std::string params;
@@ -180,7 +171,7 @@ TEST(Generator, DecodeTasksAreLongRunsOfRows) {
 }
 
 TEST(Generator, Q8ActRejectsWhatItCannotDo) {
-  fs::path dir = freshDir("q8bad");
+  fs::path dir = freshDir("codegen", "q8bad");
   const std::string q8 = "target=host act_quant=q8_block ";
   EXPECT_NE(generate(dir, "k_bad", q8 + "format=q5_K batch=1"), 0);          // no q8 path
   EXPECT_NE(generate(dir, "k_bad", q8 + "format=q4_K"), 0);                  // dynamic batch
@@ -213,7 +204,7 @@ TEST(Generator, Q8ActRejectsWhatItCannotDo) {
 }
 
 TEST(Generator, NewOpsGenerateForCuda) {
-  fs::path dir = freshDir("cuda-ops");
+  fs::path dir = freshDir("codegen", "cuda-ops");
   const std::string cuda = "target=host-cuda-cuda_capability_86 ";
   EXPECT_EQ(generate(dir, "k1", cuda + "format=q3_K"), 0) << readFile(dir / "log.txt");
   EXPECT_EQ(generate(dir, "k2", cuda + "format=int5_g0_asym"), 0) << readFile(dir / "log.txt");
@@ -226,14 +217,14 @@ TEST(Generator, NewOpsGenerateForCuda) {
 }
 
 TEST(Generator, RejectsBadOptLevel) {
-  fs::path dir = freshDir("badopt");
+  fs::path dir = freshDir("codegen", "badopt");
   EXPECT_NE(generate(dir, "k_bad", "target=host format=q4_0 opt=4"), 0);
   EXPECT_NE(generate(dir, "k_bad", "target=host opt=-1", "qcc_attention"), 0);
   EXPECT_NE(generate(dir, "k_bad", "target=host opt=7", "qcc_add"), 0);
 }
 
 TEST(Generator, RejectsUnknownFormat) {
-  fs::path dir = freshDir("bad");
+  fs::path dir = freshDir("codegen", "bad");
   EXPECT_NE(generate(dir, "k_bad", "target=host format=q9_9"), 0);
   EXPECT_NE(generate(dir, "k_bad", "target=host format=q4_K cols=100"), 0);
   EXPECT_NE(generate(dir, "k_bad", "target=host format=int4_g24_sym"), 0); // not a power of 2
@@ -408,7 +399,7 @@ std::string shellCommand(const std::vector<std::string> &args) {
 
 // The generated KernelKey command line is accepted by the generator.
 TEST(KernelKey, CommandRuns) {
-  fs::path dir = freshDir("key");
+  fs::path dir = freshDir("codegen", "key");
   KernelKey k;
   k.format = "q8_0";
   k.rows = 64;
@@ -424,7 +415,7 @@ TEST(KernelKey, CommandRuns) {
 // Two runtime-less kernels and the one shared runtime link into a program that runs: an RMSNorm
 // (mean square 1 afterwards) feeding a q8_0 matmul whose weights are all zero (output 0).
 TEST(KernelKey, KernelsLinkWithOneSharedRuntime) {
-  fs::path dir = freshDir("link");
+  fs::path dir = freshDir("codegen", "link");
   const std::string target = hostKernelTarget();
   KernelKey mm;
   mm.format = "q8_0";

@@ -18,6 +18,8 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "TestFiles.h"
+
 #include "gtest/gtest.h"
 
 #include <cstdlib>
@@ -25,25 +27,14 @@
 #include <fstream>
 #include <functional>
 #include <regex>
-#include <iterator>
 #include <string>
 
 using namespace qcc::codegen;
 namespace fs = std::filesystem;
+using qcc::test::freshDir;
+using qcc::test::readFile;
 
 namespace {
-
-fs::path freshDir(const std::string &name) {
-  fs::path dir = fs::path(::testing::TempDir()) / ("qcc-kernelobj-" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string readFile(const fs::path &path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 /// qcc-kernel-gen -e bitcode for `target`; returns the .bc path ("" on failure, log in dir).
 fs::path bitcode(const fs::path &dir, const std::string &target, const std::string &params) {
@@ -100,7 +91,7 @@ TEST(KernelObject, HostTargetWithOwnLlvmSelectsVnni) {
 }
 
 TEST(KernelObject, Zen4GetsEvexVnniFromSapphireRapidsBitcode) {
-  fs::path dir = freshDir("zen4");
+  fs::path dir = freshDir("kernelobj", "zen4");
   fs::path bc = bitcode(dir, kAvx512 + "-avx512_sapphirerapids",
                         "format=int4_g128_sym rows=64 cols=512 batch=1 act_quant=q8_block");
   ASSERT_FALSE(bc.empty()) << readFile(dir / "log.txt");
@@ -125,7 +116,7 @@ TEST(KernelObject, Zen4GetsEvexVnniFromSapphireRapidsBitcode) {
 
 TEST(KernelObject, PortableCpuWithoutVnni) {
   // The x86-64-avx512 target: Halide's avx512_skylake bitcode for x86-64-v4: pmaddubsw pairs.
-  fs::path dir = freshDir("v4");
+  fs::path dir = freshDir("kernelobj", "v4");
   fs::path bc = bitcode(dir, "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake",
                         "format=q4_K rows=64 cols=512 batch=1 act_quant=q8_block");
   ASSERT_FALSE(bc.empty()) << readFile(dir / "log.txt");
@@ -138,7 +129,7 @@ TEST(KernelObject, PortableCpuWithoutVnni) {
 }
 
 TEST(KernelObject, BadInputIsAnError) {
-  fs::path dir = freshDir("bad");
+  fs::path dir = freshDir("kernelobj", "bad");
   const KernelCpu cpu{"x86-64-v3", ""};
   llvm::Error e = compileKernelBitcode((dir / "missing.bc").string(), (dir / "k.o").string(), cpu);
   ASSERT_TRUE(bool(e));
@@ -160,7 +151,7 @@ TEST(KernelObject, HalfToFloatCallsBecomeF16C) {
   // f16 GEMV rows of 172 columns: 5 whole 32-lane steps (vector calls) and a scalar tail.
   const std::string params = "format=f16 rows=64 cols=172 batch=1";
   for (const char *cpu : {"znver4", "x86-64-v3"}) {
-    fs::path dir = freshDir(std::string("f16-") + cpu);
+    fs::path dir = freshDir("kernelobj", std::string("f16-") + cpu);
     fs::path bc = bitcode(dir, kAvx512, params + " half_extern=true");
     ASSERT_FALSE(bc.empty()) << readFile(dir / "log.txt");
     llvm::Error e = compileKernelBitcode(bc.string(), (dir / "k.o").string(), KernelCpu{cpu, ""});
@@ -171,7 +162,7 @@ TEST(KernelObject, HalfToFloatCallsBecomeF16C) {
     EXPECT_EQ(dis.find(kHalfToFloatExtern), std::string::npos) << cpu;
   }
   // Without the param the generator converts with its own bit arithmetic.
-  fs::path dir = freshDir("f16-bits");
+  fs::path dir = freshDir("kernelobj", "f16-bits");
   fs::path bc = bitcode(dir, kAvx512, params);
   ASSERT_FALSE(bc.empty()) << readFile(dir / "log.txt");
   llvm::Error e =
@@ -229,7 +220,7 @@ llvm::Value *laneByLane(llvm::IRBuilder<> &b, llvm::Function *convert, llvm::Val
 } // namespace
 
 TEST(KernelObject, HalfToFloatCallsInAnyShape) {
-  fs::path dir = freshDir("f16-hand");
+  fs::path dir = freshDir("kernelobj", "f16-hand");
   // A whole 8-lane vector, a vector built from half of a wider one, a lone scalar call.
   fs::path bc = handWritten(dir, 16, [](llvm::IRBuilder<> &b, llvm::Function *convert,
                                         llvm::Value *in, llvm::Value *out) {

@@ -19,7 +19,6 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 
-
 using namespace llvm;
 
 static Error fail(const Twine &msg) {
