@@ -165,10 +165,9 @@ matmulFormatName(GGMLType type, const std::optional<quantalgo::IntGroupFormat> &
 
 bool q8ActivationsSupported(const std::string &format, int64_t cols, int64_t batch,
                             const std::string &target) {
-  // x86 CPUs only: the generator also builds for arm-64 (sdot), but that path is not yet run
-  // end to end (qemu) against the reference.
-  if (batch < 1 || batch > 8 || cols <= 0 || target.rfind("x86-64", 0) != 0 ||
-      target.find("cuda") != std::string::npos)
+  // CPUs: x86-64 (pmaddubsw / vpdpbusd) and arm-64 (sdot with arm_dot_prod); no GPU schedule.
+  const bool cpu = target.rfind("x86-64", 0) == 0 || target.rfind("arm-64", 0) == 0;
+  if (batch < 1 || batch > 8 || cols <= 0 || !cpu || target.find("cuda") != std::string::npos)
     return false;
   if (format == "q4_K" || format == "q6_K")
     return cols % 256 == 0;

@@ -113,7 +113,7 @@ std::optional<std::string> matmulFormatName(GGMLType type,
 /// Whether qcc_matmul has an act_quant=q8_block kernel for this format (a matmulFormatName),
 /// row length, batch and Halide target: q4_K and q6_K (cols a multiple of 256), q4_0 (of 128) and
 /// int4_g<G>_<sym|asym> (G a power of two >= 32, cols a multiple of max(G, 128)); a fixed
-/// batch of 1..8; x86-64 targets (not CUDA; not aarch64 yet).
+/// batch of 1..8; x86-64 and arm-64 targets (not CUDA).
 bool q8ActivationsSupported(const std::string &format, int64_t cols, int64_t batch,
                             const std::string &target);
 
