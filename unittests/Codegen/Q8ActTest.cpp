@@ -40,10 +40,18 @@
 #include "qcc_test_matmul_q6_k_q8_pairs.h"
 #include "qcc_test_matmul_q6_k_q8_rb4.h"
 
+#include "qcc/Codegen/KernelKey.h"
+#include "qcc/Codegen/KernelObject.h"
+
 #include "HalideBuffer.h"
+#include "TestFiles.h"
+
+#include "llvm/Support/Error.h"
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <dlfcn.h>
 #include <string>
 
 using namespace qcc;
@@ -250,3 +258,101 @@ TEST(Q8Act, ModelDetectsUnquantizedActivations) {
   }
   EXPECT_GT(worst, 1e-4);
 }
+
+#if defined(__x86_64__)
+namespace {
+
+std::string quoted(const std::vector<std::string> &args) {
+  std::string cmd;
+  for (const std::string &a : args)
+    cmd += "'" + a + "' ";
+  return cmd;
+}
+
+/// A decode kernel built exactly as `qcc --target=x86-64` builds it on this machine: the
+/// generator's bitcode for qcc's Halide target (KernelKey::generatorCommand, half_extern) and
+/// qcc's LLVM compiling it for this CPU (compileKernelBitcode: AVX512-VNNI, F16C where the CPU
+/// has them), linked with its runtime into a shared library and loaded. The kernels above are
+/// Halide's own objects for the build's test target, which never names avx512_sapphirerapids
+/// on CPUs without AVX512-FP16 (Zen 4): the VNNI formulations qcc selects there run only here.
+struct QccBuiltKernel {
+  MatMulFn fn = nullptr;
+  void *handle = nullptr;
+  ~QccBuiltKernel() {
+    if (handle)
+      dlclose(handle);
+  }
+};
+
+void buildAsQcc(QccBuiltKernel &out, const std::string &format, int64_t rows, int64_t cols) {
+  namespace fs = std::filesystem;
+  using namespace qcc::codegen;
+  const fs::path dir = qcc::test::freshDir("q8host", format + "-" + std::to_string(cols));
+  const std::string log = (dir / "log.txt").string();
+  KernelKey k;
+  k.format = format;
+  k.rows = rows;
+  k.cols = cols;
+  k.batch = 1;
+  k.q8Activations = true;
+  std::string host = hostKernelTarget(/*ownLlvm=*/true);
+  k.target = host == "host" ? "x86-64-linux" : host;
+  ASSERT_TRUE(q8ActivationsSupported(format, cols, 1, k.target));
+  for (const auto &args : {k.generatorCommand(QCC_KERNEL_GEN, dir.string(), /*bitcode=*/true),
+                           runtimeCommand(QCC_KERNEL_GEN, dir.string(),
+                                          runtimeTargetForOwnLlvm(k.target))}) {
+    const std::string cmd = quoted(args);
+    ASSERT_EQ(std::system((cmd + "> " + log + " 2>&1").c_str()), 0)
+        << cmd << "\n" << qcc::test::readFile(log);
+  }
+  std::optional<KernelCpu> cpu = kernelCpuFor("x86-64");
+  ASSERT_TRUE(cpu.has_value());
+  initializeLLVMTargets();
+  const fs::path obj = dir / "k.o", lib = dir / "k.so";
+  llvm::Error e =
+      compileKernelBitcode((dir / (k.functionName() + ".bc")).string(), obj.string(), *cpu);
+  ASSERT_FALSE(e) << llvm::toString(std::move(e));
+  const std::string link = std::string(QCC_CXX_COMPILER) + " -shared -o " + lib.string() + " " +
+                           obj.string() + " " + (dir / kHalideRuntimeLibrary).string() +
+                           " -lpthread -ldl > " + log + " 2>&1";
+  ASSERT_EQ(std::system(link.c_str()), 0) << link << "\n" << qcc::test::readFile(log);
+  out.handle = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(out.handle, nullptr) << dlerror();
+  out.fn = reinterpret_cast<MatMulFn>(dlsym(out.handle, k.functionName().c_str()));
+  ASSERT_NE(out.fn, nullptr) << k.functionName();
+  std::printf("%s: %s, CPU %s\n", k.functionName().c_str(), k.target.c_str(), cpu->name.c_str());
+}
+
+} // namespace
+
+// The q8 decode kernels as qcc compiles them for this machine, against the same scalar model:
+// q4_K (on AVX512-VNNI: pmaddubsw pairs into one vpdpwssd chain, permuted scales, pmaddwd
+// mins), q6_K (vpdpbusd there), q4_0 and int4 groups (vpdpbusd; software prefetch), rows not a
+// multiple of the row tile, and int4 at 8448 columns (4-row blocks).
+TEST(Q8Act, AsQccBuildsThemForThisMachine) {
+  struct Shape {
+    const char *format;
+    GGMLType type;
+    std::optional<quantalgo::IntGroupFormat> f;
+    int64_t rows, cols;
+  };
+  const Shape shapes[] = {
+      {"q4_K", GGMLType::Q4_K, std::nullopt, 37, 768},
+      {"q4_K", GGMLType::Q4_K, std::nullopt, 32, 8448},
+      {"q6_K", GGMLType::Q6_K, std::nullopt, 37, 768},
+      {"q4_0", GGMLType::Q4_0, std::nullopt, 37, 512},
+      {"int4_g128_sym", GGMLType::I8, intFormat(4, 128, true), 37, 512},
+      {"int4_g128_asym", GGMLType::I8, intFormat(4, 128, false), 32, 8448},
+  };
+  unsigned seed = 81;
+  for (const Shape &sh : shapes) {
+    QccBuiltKernel k;
+    buildAsQcc(k, sh.format, sh.rows, sh.cols);
+    if (!k.fn)
+      return; // buildAsQcc said why
+    const double worst =
+        checkQ8(q8Case(sh.format, k.fn, sh.type, sh.f), sh.rows, sh.cols, 1, seed++);
+    std::printf("  worst |kernel - model| / sum|w*xq| = %.2g\n", worst);
+  }
+}
+#endif
