@@ -34,6 +34,7 @@
 using namespace qcc::codegen;
 namespace fs = std::filesystem;
 using qcc::test::readFile;
+using qcc::test::shellCommand;
 
 namespace {
 
@@ -43,13 +44,6 @@ std::string ptxasPath() {
   if (const char *env = std::getenv("QCC_PTXAS"))
     return env;
   return "/usr/local/cuda/bin/ptxas";
-}
-
-std::string quoted(const std::vector<std::string> &args) {
-  std::string cmd;
-  for (const std::string &a : args)
-    cmd += "'" + a + "' ";
-  return cmd;
 }
 
 /// The embedded PTX modules of a kernel library or object: each NUL-terminated string that
@@ -133,7 +127,7 @@ std::string checkKernel(const KernelKey &key, const fs::path &root, const std::s
   const fs::path dir = root / key.functionName();
   fs::create_directories(dir);
   const std::string log = (dir / "log.txt").string();
-  const std::string gen = quoted(key.generatorCommand(QCC_KERNEL_GEN, dir.string()));
+  const std::string gen = shellCommand(key.generatorCommand(QCC_KERNEL_GEN, dir.string()));
   if (std::system((gen + "> '" + log + "' 2>&1").c_str()) != 0)
     return "generation failed: " + gen + "\n" + readFile(log);
   const fs::path lib = dir / (key.functionName() + ".a");

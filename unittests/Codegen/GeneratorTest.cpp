@@ -23,6 +23,7 @@ using namespace qcc::codegen;
 namespace fs = std::filesystem;
 using qcc::test::freshDir;
 using qcc::test::readFile;
+using qcc::test::shellCommand;
 
 namespace {
 
@@ -390,13 +391,6 @@ TEST(KernelKey, HostTargetAvoidsHalidesSapphireRapidsGuess) {
   EXPECT_EQ(x86KernelTargetFromFlags("sse4_1 avx avx2 fma f16c"),
             "x86-64-linux-sse41-avx-avx2-fma-f16c");
   EXPECT_FALSE(hostKernelTarget().empty());
-}
-
-std::string shellCommand(const std::vector<std::string> &args) {
-  std::string cmd;
-  for (const std::string &a : args)
-    cmd += "'" + a + "' ";
-  return cmd;
 }
 
 // The generated KernelKey command line is accepted by the generator.

@@ -262,13 +262,6 @@ TEST(Q8Act, ModelDetectsUnquantizedActivations) {
 #if defined(__x86_64__)
 namespace {
 
-std::string quoted(const std::vector<std::string> &args) {
-  std::string cmd;
-  for (const std::string &a : args)
-    cmd += "'" + a + "' ";
-  return cmd;
-}
-
 /// A decode kernel built exactly as `qcc --target=x86-64` builds it on this machine: the
 /// generator's bitcode for qcc's Halide target (KernelKey::generatorCommand, half_extern) and
 /// qcc's LLVM compiling it for this CPU (compileKernelBitcode: AVX512-VNNI, F16C where the CPU
@@ -301,7 +294,7 @@ void buildAsQcc(QccBuiltKernel &out, const std::string &format, int64_t rows, in
   for (const auto &args : {k.generatorCommand(QCC_KERNEL_GEN, dir.string(), /*bitcode=*/true),
                            runtimeCommand(QCC_KERNEL_GEN, dir.string(),
                                           runtimeTargetForOwnLlvm(k.target))}) {
-    const std::string cmd = quoted(args);
+    const std::string cmd = qcc::test::shellCommand(args);
     ASSERT_EQ(std::system((cmd + "> " + log + " 2>&1").c_str()), 0)
         << cmd << "\n" << qcc::test::readFile(log);
   }

@@ -1,4 +1,4 @@
-//===- TestFiles.h - scratch folders and file contents for Codegen tests -*- C++ -*-===//
+//===- TestFiles.h - scratch folders, files and commands for Codegen tests -*- C++ -*-===//
 #ifndef QCC_UNITTESTS_CODEGEN_TESTFILES_H
 #define QCC_UNITTESTS_CODEGEN_TESTFILES_H
 
@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
 
 namespace qcc::test {
 
@@ -25,6 +26,14 @@ inline std::filesystem::path freshDir(const std::string &suite, const std::strin
 inline std::string readFile(const std::filesystem::path &path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+/// A command line for std::system: every argument in single quotes (none of qcc's contain one).
+inline std::string shellCommand(const std::vector<std::string> &args) {
+  std::string cmd;
+  for (const std::string &a : args)
+    cmd += "'" + a + "' ";
+  return cmd;
 }
 
 } // namespace qcc::test
