@@ -126,24 +126,30 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
     dd(b, r) = Tuple(halfToFloat(W(144 * b), W(144 * b + 1)),
                      halfToFloat(W(144 * b + 2), W(144 * b + 3)));
   auto dOf = [&](Expr b_) -> Expr { return q6 ? Expr(dd(b_, r)) : Expr(dd(b_, r)[0]); };
-  Func sc("q8k_scale");
+  Func sc("q8k_scale"), su("q8k_scale_words");
   if (q6) {
     sc(j, b, r) = i16(cast<int8_t>(W(210 * b + 192 + j)));
   } else {
-    // ggml's get_scale_min_k4 for sub-block j of the 12 scale bytes S at 4, written so that
-    // every byte index is j + constant (dense loads when vectorised over j; for j < 16 the
-    // bytes stay inside the block's 144).
+    // ggml's get_scale_min_k4 as its AVX2 code does it, on 32-bit words w0..w2 of the 12 scale
+    // bytes S at 4 (scalar ALU work: in vector form the unpack took ~14 xmm operations per
+    // super-block on the vector ports the dot products need): su(q) holds 4 bytes each,
+    // scales 0..3, 4..7, mins 0..3, 4..7 (sub-block j < 4: S[j] & 63, S[j+4] & 63; j >= 4:
+    // (S[j+4] & 15) | (S[j-4] >> 6) << 4, (S[j+4] >> 4) | (S[j] >> 6) << 4). sc(j), j < 16, is
+    // byte j of those 16: scale j for j < 8, the min of sub-block j - 8 after.
+    auto word = [&](Expr off) {
+      return cast<uint32_t>(W(off)) | (cast<uint32_t>(W(off + 1)) << 8) |
+             (cast<uint32_t>(W(off + 2)) << 16) | (cast<uint32_t>(W(off + 3)) << 24);
+    };
     Expr base = 144 * b;
-    Expr sA = W(base + 4 + j), sB = W(base + 8 + j), sC = W(base + j);
-    Expr scLo = sA & 63, mnLo = sB & 63;
-    Expr scHi = (sB & 15) | ((sC >> 6) << 4);
-    Expr mnHi = (sB >> 4) | ((sA >> 6) << 4);
-    sc(j, b, r) = Tuple(i16(select(j < 4, scLo, scHi)), i16(select(j < 4, mnLo, mnHi)));
+    Expr w0 = word(base + 4), w1 = word(base + 8), w2 = word(base + 12);
+    Expr k63 = cast<uint32_t>(0x3f3f3f3f), k15 = cast<uint32_t>(0x0f0f0f0f),
+         k3 = cast<uint32_t>(0x03030303);
+    su(q, b, r) = select(q == 0, w0 & k63, q == 1, (w2 & k15) | (((w0 >> 6) & k3) << 4),
+                         q == 2, w1 & k63, ((w2 >> 4) & k15) | (((w1 >> 6) & k3) << 4));
+    sc(j, b, r) = i16((su(j / 4, b, r) >> cast<uint32_t>(8 * (j % 4))) & 255);
   }
   // Group k (0..256/groupCols-1) of block b_: its integer scale.
-  auto scOf = [&](Expr k, Expr b_) -> Expr {
-    return q6 ? Expr(sc(k, b_, r)) : Expr(sc(k, b_, r)[0]);
-  };
+  auto scOf = [&](Expr k, Expr b_) -> Expr { return sc(k, b_, r); };
   // q6_K: lane j's activation group sum. q4_K: the mins term per pair of sub-blocks (pmaddwd:
   // |m · bsum| <= 63 · 32 · 127 fits easily), added into lanes 0..3.
   Func bsumL("q8k_bsum_lane"), bsum16("q8k_bsum16"), minSum("q8k_min_sum");
@@ -153,7 +159,7 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
     RDom rm(0, 2, "rm");
     bsum16(g, i) = i16(bsum(g, i));
     minSum(j, b, r, i) = 0;
-    minSum(j, b, r, i) += i32(sc(2 * j + rm, b, r)[1]) * i32(bsum16(8 * b + 2 * j + rm, i));
+    minSum(j, b, r, i) += i32(sc(8 + 2 * j + rm, b, r)) * i32(bsum16(8 * b + 2 * j + rm, i));
   }
 
   // 3. Per row and step: the codes. q6_K's two high bits come from a staged Func computed per
@@ -242,6 +248,8 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   Var rbk = rowLoops(y, r, i, ro, ri, rr, options.rowTile, RB);
   dd.compute_at(acc, rs);
   sc.compute_at(acc, rs).bound(j, 0, 16);
+  if (!q6)
+    su.compute_at(acc, rs).bound(q, 0, 4).unroll(q);
   acc.compute_at(y, rbk);
   if (!q6)
     minSum.compute_at(acc, rs);
@@ -279,6 +287,8 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
     acc.update().unroll(r);
     dd.unroll(r);
     sc.unroll(r);
+    if (!q6)
+      su.unroll(r);
     if (unroll)
       y.unroll(rr);
   }
