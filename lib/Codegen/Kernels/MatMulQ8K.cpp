@@ -52,7 +52,7 @@
 // core, 2048 x 4096 in L3 (gemv-shape.sh, GEMV_SHAPE_COPIES=1): the vpdpwssd chain, permuted
 // scale vectors and pmaddwd mins took q4_K from 18.5 to 23.3 GB/s (a hand-written AVX512 loop
 // packing vpdpbusd sums with vpackssdw reached 29-30: what is left), the permuted scales q6_K
-// from 26.7 to 28.9.
+// from 26.7 to 28.9; q4_K's scale unpack on 32-bit words then took it to 24.5.
 //
 //===----------------------------------------------------------------------===//
 #include "MatMulQ8Act.h"
