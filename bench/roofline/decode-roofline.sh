@@ -135,6 +135,10 @@ for line in open(sys.argv[1]):
                      achieved_gb_s=achieved, stream_gb_s=stream,
                      stream_runs_gb_s=[s["best_gb_s"] for s in r["stream"]],
                      roofline_fraction=achieved / stream,
+                     # The machine's read bandwidth changed during the run: the fraction
+                     # (against the faster) is then a bound, not a measurement.
+                     stream_unsteady=max(s["best_gb_s"] for s in r["stream"]) >
+                     1.25 * min(s["best_gb_s"] for s in r["stream"]),
                      roofline_tok_s=stream * 1e9 / per_tok, threads=b.get("threads")))
 if os.environ["JSON"] == "1":
     print(json.dumps(dict(benchmark="decode-roofline", shape="llama3-8b", prompt=p, gen=g, models=rows)))
@@ -150,4 +154,7 @@ else:
               f"(runs {', '.join(f'{v:.2f}' for v in x['stream_runs_gb_s'])}); "
               f"roofline fraction {100*x['roofline_fraction']:.1f}% "
               f"(roofline {x['roofline_tok_s']:.2f} tok/s)")
+        if x["stream_unsteady"]:
+            print("  note: the two stream-read runs differ by more than 25%: the machine's "
+                  "bandwidth changed during this model's run, so the fraction is only a lower bound")
 PY
