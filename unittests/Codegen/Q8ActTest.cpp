@@ -169,9 +169,8 @@ TEST(Q8Act, SmallBatchAndLowerOptLevels) {
   checkQ8(q8Case("q4_0 -O1 b2", qcc_test_matmul_q4_0_q8_o1, GGMLType::Q4_0), 19, 512, 2, 24);
 }
 
-// Row blocks: several rows per step share the activations' loads (fixed shapes, whole tiles).
-// int4 asym at 8448 columns gets 4-row blocks from the generator's own choice (rows longer
-// than 8192 columns).
+// Row blocks (row_block=): several rows per step share the activations' loads (fixed shapes,
+// whole tiles). And a long row (int4 asym, 8448 columns: 66 steps, one row per step).
 TEST(Q8Act, RowBlocks) {
   checkQ8(q8Case("q4_K rb4", qcc_test_matmul_q4_k_q8_rb4, GGMLType::Q4_K), 48, 512, 1, 61);
   checkQ8(q8Case("q6_K rb4", qcc_test_matmul_q6_k_q8_rb4, GGMLType::Q6_K), 32, 768, 1, 62);
@@ -321,7 +320,7 @@ void buildAsQcc(QccBuiltKernel &out, const std::string &format, int64_t rows, in
 // The q8 decode kernels as qcc compiles them for this machine, against the same scalar model:
 // q4_K (on AVX512-VNNI: pmaddubsw pairs into one vpdpwssd chain, permuted scales, pmaddwd
 // mins), q6_K (vpdpbusd there), q4_0 and int4 groups (vpdpbusd; software prefetch), rows not a
-// multiple of the row tile, and int4 at 8448 columns (4-row blocks).
+// multiple of the row tile, and rows of 8448 columns.
 TEST(Q8Act, AsQccBuildsThemForThisMachine) {
   struct Shape {
     const char *format;

@@ -16,9 +16,8 @@
 //   row_tile  rows per parallel task on CPUs (0 = automatic, the default: 16, except for fixed
 //             rows with a fixed decode batch (1..8), where a task is about 1/32 of the rows and
 //             at least 256 KiB of weights, in multiples of 16 rows; see autoRowTile()).
-//   row_block act_quant=q8_block only: rows per step of the row loop (0 = automatic: 4 for
-//             q4_0 / int4 rows longer than 8192 columns when rows is a fixed multiple of
-//             row_tile, else 1).
+//   row_block act_quant=q8_block only: rows per step of the row loop (0 = automatic: 1; > 1
+//             needs rows a fixed multiple of row_tile, itself a multiple of row_block).
 //   act_quant "none" (default), "int8_per_token": W8A8 (format int8_g0_sym only), the
 //             activations are quantized per token like rt::fakeQuantizeInt8PerRow and the dot
 //             products run in int8 × int8 → int32 (MatMulW8A8.cpp); or "q8_block": decode
@@ -139,14 +138,13 @@ public:
              "multiple of " + std::to_string(colMultiple) + ", got " + std::to_string(int(cols)));
       Q8ActOptions opts;
       opts.rowTile = autoRowTile(kQuant ? dec->rowBytes(nCols) : layout->rowBytes(nCols));
-      // Long rows (the activations' codes, scales and sums of one row, 2 bytes per column,
-      // past half of a 32 KiB L1): 4 rows per step share those loads (ffn_down 4096 x 14336
-      // int4: 12 -> 22 GB/s on 2 cores). Short rows stay 1: interleaving 4 rows' streams
-      // costs more there than the activation loads it saves (4096 x 4096: 25 -> 19 GB/s).
-      // The K-quants stay 1 at any length: their activations take ~1.1 bytes per column, and
-      // since they read each super-block's scales inside the block loop one stream per row
-      // is faster (4096 x 14336, 2 cores, alternating: q4_K 21-25 GB/s against 18-21 with
-      // 4 rows, q6_K 21-25 against 19-21).
+      // One row per step (one stream per row, prefetched) unless row_block says otherwise:
+      // with ~1.1-1.3 bytes of activation data per column (codes, and per 32 or 256 columns
+      // their scale and sum) a 14336-column row's activations stay in L1. Streaming on 2
+      // cores, ffn_down 4096 x 14336, alternating: int4 g128 26.1 GB/s against 19.0 with the
+      // 4-row blocks that were automatic for q4_0 / int4 rows past 8192 columns while their
+      // activations took 2 bytes per column; q4_K 21-25 against 18-21, q6_K 21-25 against
+      // 19-21.
       // Blocks need whole tiles (no tail block past the last row): rows fixed, a multiple
       // of row_tile.
       const int nRows = rows, tile = opts.rowTile, block = row_block;
@@ -155,8 +153,7 @@ public:
         fail("row_block=" + std::to_string(block) + " needs fixed rows that are a multiple " +
              "of row_tile=" + std::to_string(tile) + ", itself a multiple of row_block (rows=" +
              std::to_string(nRows) + ")");
-      opts.rowBlock =
-          block > 0 ? block : (!kQuant && wholeTiles && tile % 4 == 0 && cols > 8192 ? 4 : 1);
+      opts.rowBlock = block > 0 ? block : 1;
       opts.batch = batch;
       opts.weights = ImageParam(w).parameter();
       opts.opt = checkedOptLevel(opt, "qcc_matmul");

@@ -7,14 +7,15 @@
 //    ggml's quantize_row_q8_0: dx = max|x| / 127, q = round_half_even(x · (dx ? 1/dx : 0)),
 //    x̂ = dx · q.
 // 2. The codes are arranged in the weight's byte order (xq(p, h, s): the activation that
-//    meets half h (low / high nibble) of code byte p of step s) and, per lane (4 code bytes,
-//    both halves: one activation block and one weight scale), dxl = the lane's block scale and
-//    xs = dxl · Σ q over the lane's columns.
+//    meets half h (low / high nibble) of code byte p of step s). Lanes 4t..4t+3 of a step (16
+//    code bytes, both halves) hold activation block t of the step's 4 and one weight scale;
+//    per block: dx_t and xs_t = dx_t · Σ q / 4 over its 32 columns (a quarter per lane: the
+//    4 lanes together add the block's sum).
 // 3. Per row and step (64 code bytes = 128 columns), 16 lanes: the integer sum
 //       isum(j) = Σ_h Σ_{t<4} code(4j + t, h) · q(4j + t, h)
 //    (u8 nibbles × i8 codes → i32: vpdpbusd with AVX512-VNNI (Halide's avx512_sapphirerapids),
 //    else pmaddubsw + pmaddwd; sdot with arm_dot_prod), then
-//       acc(j) += float(isum) · (a · dxl) + o · xs
+//       acc(j) += float(isum) · (a · dx_{j/4}) + o · xs_{j/4}
 //    with w = a · code + o the lane's weight scale and offset (q4_0: d, −8d; int4 groups: s,
 //    −s·z). The offset term uses the quantized activations' sums (Σ q·dx, as ggml's bsums), not
 //    the float sums of x: then the result is exactly Σ w · x̂, whose error Σ w · (x̂ − x)
@@ -28,10 +29,13 @@
 // Schedule (CPU, O ≥ 1): the quantization and arrangement once per call (compute_root,
 // vectorised); rows in parallel tiles; per row, the lanes' float sums in one vector, the
 // step's integer sums in a second Func computed per step (the 4-wide sum an atomic vectorised
-// reduction, the pattern Halide turns into dot-product instructions); the batch (≤ 8)
-// unrolled inside the row. With rowBlock > 1 (long rows, MatMulGenerator.cpp) that many rows
-// run together, unrolled inside the step loop, so each step's activation codes, scales and
-// sums are loaded once for all of them (and the tables are built for the block).
+// reduction, the pattern Halide turns into dot-product instructions); the step's 4 block
+// scales and sums as 4-lane vectors spread over the 16 lanes by one permute each (16 lanes per
+// step read from memory before: 2 bytes of activation data per column, past L1 on 14336-column
+// rows); the batch (≤ 8) unrolled inside the row; the row's codes prefetched 4 steps ahead.
+// With rowBlock > 1 (row_block=, MatMulGenerator.cpp) that many rows run together, unrolled
+// inside the step loop, so each step's activation codes, scales and sums are loaded once for
+// all of them (and the tables are built for the block).
 // O0: Halide's defaults (scalar), except the per-call Funcs.
 //
 //===----------------------------------------------------------------------===//
@@ -199,16 +203,24 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     Expr v = round(x(c, i) * inv(c / 32, i));
     xq(p, h, s, i) = cast<int8_t>(clamp(v, -127.0f, 127.0f));
   }
-  RDom r4(0, 4, "r4");
-  Func qsum("q8_lane_qsum");
-  qsum(j, h, s, i) = 0;
-  qsum(j, h, s, i) += cast<int32_t>(xq(4 * j + r4, h, s, i));
-  Func dxl("q8_lane_dx"), xs("q8_lane_xsum");
-  dxl(j, s, i) = dx(L.column(s, 0, 4 * j) / 32, i); // both halves: the same block
-  // Scaled by the layout's offset factor when it folds the offsets (see below).
+  // Block t of step s: code bytes 16t..16t+15, both halves (lanes 4t..4t+3).
+  Var t("t");
+  RDom r16(0, 16, 0, 2, "r16");
+  Func qsum("q8_block_qsum");
+  qsum(t, s, i) = 0;
+  qsum(t, s, i) += cast<int32_t>(xq(16 * t + r16.x, r16.y, s, i));
+  Func dxb("q8_block_dx"), xsb("q8_block_xsum");
+  dxb(t, s, i) = dx(L.column(s, 0, 16 * t) / 32, i);
+  // Scaled by the layout's offset factor when it folds the offsets (see below), and by 1/4:
+  // each of the block's 4 lanes adds a quarter (they share the weight scale and offset).
   const float xsScale = L.offsetFactor() != 0.0f ? L.offsetFactor() : 1.0f;
-  // Both halves of a lane share scale, offset and activation block (one sum per lane).
-  xs(j, s, i) = (xsScale * dxl(j, s, i)) * cast<float>(qsum(j, 0, s, i) + qsum(j, 1, s, i));
+  xsb(t, s, i) = (0.25f * xsScale * dxb(t, s, i)) * cast<float>(qsum(t, s, i));
+  // Per step (computed in the step loop): the 4 blocks' values, read by the lanes as j / 4,
+  // which becomes one permute of a 4-lane vector (read from the per-call Funcs directly, the
+  // same index became a gather).
+  Func dxs("q8_step_dx"), xss("q8_step_xsum");
+  dxs(t, s, i) = dxb(t, s, i);
+  xss(t, s, i) = xsb(t, s, i);
   // An int16 1 that Halide cannot fold away (pmaddwd's second operand).
   Func one("q8_one");
   one(q) = cast<int16_t>(1);
@@ -292,8 +304,8 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     }
     Expr isumF = f32(isum(j, rs, r, i));
     // o = c · a: a · (isum · dx + c · Σx̂), c · Σx̂ precomputed per call.
-    acc(j, r, i) += o.defined() ? isumF * (a * dxl(j, rs, i)) + o * xs(j, rs, i)
-                                : a * (isumF * dxl(j, rs, i) + xs(j, rs, i));
+    Expr dxl = dxs(j / 4, rs, i), xs = xss(j / 4, rs, i);
+    acc(j, r, i) += o.defined() ? isumF * (a * dxl) + o * xs : a * (isumF * dxl + xs);
   }
   y(r, i) = laneTreeSum(acc, 16, r, i);
 
@@ -302,8 +314,8 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   amax.compute_root();
   xq.compute_root();
   qsum.compute_root();
-  dxl.compute_root();
-  xs.compute_root();
+  dxb.compute_root();
+  xsb.compute_root();
   one.compute_root();
   const int RB = std::max(1, options.rowBlock);
   Var ro("ro"), ri("ri"), rr("rr");
@@ -317,10 +329,10 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     Var po("po"), pi("pi");
     xq.split(p, po, pi, 16).vectorize(pi).unroll(h);
   }
-  qsum.vectorize(j).unroll(h);
-  qsum.update().reorder(r4, j, h).atomic().vectorize(r4).vectorize(j).unroll(h);
-  dxl.vectorize(j);
-  xs.vectorize(j);
+  qsum.bound(t, 0, 4).vectorize(t);
+  qsum.update().reorder(r16.x, r16.y, t).atomic().vectorize(r16.x).unroll(r16.y).unroll(t);
+  dxb.bound(t, 0, 4).vectorize(t);
+  xsb.bound(t, 0, 4).vectorize(t);
   one.vectorize(q, 16);
   tab.vectorize(e, 16, TailStrategy::GuardWithIf);
   par.vectorize(pb, 16, TailStrategy::GuardWithIf);
@@ -351,6 +363,12 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   // did not gain (4096 x 14336: 22.1 without, 20.5 with), and neither did the float kernels.
   if (RB == 1 && o.parallel() && options.weights.defined())
     acc.update().prefetch(options.weights, rs, rs, 4, PrefetchBoundStrategy::NonFaulting);
+  dxs.compute_at(acc, rs).bound(t, 0, 4).vectorize(t);
+  xss.compute_at(acc, rs).bound(t, 0, 4).vectorize(t);
+  if (unrollBatch) {
+    dxs.unroll(i);
+    xss.unroll(i);
+  }
   isum.compute_at(acc, rs).vectorize(j);
   if (RB > 1)
     isum.unroll(r);
