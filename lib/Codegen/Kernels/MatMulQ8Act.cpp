@@ -359,7 +359,7 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   // One row per step: software prefetch of the row's codes 4 steps (256 bytes) ahead, past
   // the row's end into the next row (prefetches do not fault). 2 cores streaming, 10-12 rounds
   // alternating (medians of per-round medians, GB/s): int4 g128 14336 x 4096 23.2 -> 29.3
-  // (2 steps 27.4, 8 steps 24.6), 4096 x 4096 26.4 -> 29.3. Row blocks (long rows, 4 streams)
+  // (2 steps 27.4, 8 steps 24.6), 4096 x 4096 26.4 -> 29.3. Row blocks (row_block=4, 4 streams)
   // did not gain (4096 x 14336: 22.1 without, 20.5 with), and neither did the float kernels.
   if (RB == 1 && o.parallel() && options.weights.defined())
     acc.update().prefetch(options.weights, rs, rs, 4, PrefetchBoundStrategy::NonFaulting);

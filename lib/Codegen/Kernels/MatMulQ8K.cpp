@@ -114,8 +114,8 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   bsum(g, i) += i32(qn(groupCols * g + rg, i));
 
   // 2. Per super-block b of a row: its scales d (q4_K: and dmin), and per lane j (16) its
-  // group's integer scale (q6_K: the 16 groups; q4_K: the 8 sub-blocks' scale and min in
-  // lanes 0..7, lanes 8..15 unused). Read inside the block loop, from the block's own bytes:
+  // group's integer scale (q6_K: the 16 groups; q4_K: the 8 sub-blocks' scales in lanes 0..7,
+  // their mins in lanes 8..15). Read inside the block loop, from the block's own bytes:
   // built per row before the loop (strided reads, a cache line per super-block), the tables of
   // long rows (q6_K 4096 x 14336: 56 lines) ran ahead of the hardware prefetcher into memory.
   auto W = [&](Expr off) { return w(off, r); };
@@ -148,8 +148,6 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
                          q == 2, w1 & k63, ((w2 >> 4) & k15) | (((w1 >> 6) & k3) << 4));
     sc(j, b, r) = i16((su(j / 4, b, r) >> cast<uint32_t>(8 * (j % 4))) & 255);
   }
-  // Group k (0..256/groupCols-1) of block b_: its integer scale.
-  auto scOf = [&](Expr k, Expr b_) -> Expr { return sc(k, b_, r); };
   // q6_K: lane j's activation group sum. q4_K: the mins term per pair of sub-blocks (pmaddwd:
   // |m · bsum| <= 63 · 32 · 127 fits easily), added into lanes 0..3.
   Func bsumL("q8k_bsum_lane"), bsum16("q8k_bsum16"), minSum("q8k_min_sum");
@@ -186,8 +184,8 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   auto laneScale = [&](Expr s_, Expr h_, Expr byteIdx) -> Expr {
     Expr blk = s_ / 2;
     if (!q6)
-      return scOf(4 * (s_ % 2) + h_ + 2 * (byteIdx / 32), blk);
-    return scOf(8 * (s_ % 2) + 4 * h_ + byteIdx / 16, blk);
+      return sc(4 * (s_ % 2) + h_ + 2 * (byteIdx / 32), blk, r);
+    return sc(8 * (s_ % 2) + 4 * h_ + byteIdx / 16, blk, r);
   };
 
   // isum(j, b): the super-block's integer sum per lane, both steps and halves.
