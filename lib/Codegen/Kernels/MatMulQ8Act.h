@@ -56,6 +56,9 @@ public:
   /// The table entries of step s, one per equal group of lanes (group g: lanes
   /// g·16/n .. (g+1)·16/n − 1 for n entries).
   virtual std::vector<Halide::Expr> laneEntries(Halide::Expr s) const = 0;
+  /// Steps per table entry when each entry covers whole steps (int4 groups of G >= 128
+  /// columns: G / 128), else 0 (several entries per step: q4_0, int4 g32 / g64).
+  virtual int stepsPerEntry() const { return 0; }
 };
 
 /// The layout of a format with a MatMulQ8Act path ("q4_0", "int4_g<G>_<sym|asym>" with G a
