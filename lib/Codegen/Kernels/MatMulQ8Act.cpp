@@ -20,11 +20,12 @@
 //    −s·z). The offset term uses the quantized activations' sums (Σ q·dx, as ggml's bsums), not
 //    the float sums of x: then the result is exactly Σ w · x̂, whose error Σ w · (x̂ − x)
 //    involves the centred weights, smaller than with the uncentred a · code (codes are 0..15,
-//    the offset removes their mean). int4 groups of >= 128 columns (one table entry per step
-//    or per several steps) add the offset terms once per row instead, Σ_e o_e · Σx̂_e over the
-//    row's entries spread over the 16 lanes, and per step only acc(j) += float(isum) · (dx_{j/4}
-//    · a) (one FMA and one permute fewer per step: 2 cores streaming, int4 g128 14336 x 4096
-//    30.3 -> 33.5 GB/s, 4096 x 14336 25.6 -> 27.3).
+//    the offset removes their mean). Layouts whose table entries cover whole steps (int4 groups
+//    of >= 128 columns) or are the activation blocks (q4_0, int4 g32) add the offset terms once
+//    per row instead, Σ_e o_e · Σx̂_e over the row's entries spread over the 16 lanes, and per
+//    step only acc(j) += float(isum) · (dx_{j/4} · a), resp. · c_{j/4} with c = a · dx per
+//    block from a per-row table (2 cores streaming, int4 g128 14336 x 4096 30.3 -> 33.5 GB/s,
+//    4096 x 14336 25.6 -> 27.3; q4_0 27.6 -> 30.5, 15.6 -> 17.0). int4 g64 keeps the blend.
 // 4. y = the fixed pairwise sum of the 16 lanes.
 //
 // So y equals Σ_k w_k · x̂_k (w the exact dequantized weights) up to float summation order:
@@ -226,17 +227,22 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   Func dxs("q8_step_dx"), xss("q8_step_xsum");
   dxs(t, s, i) = dxb(t, s, i);
   xss(t, s, i) = xsb(t, s, i);
-  // Layouts whose table entries cover whole steps (int4 groups of >= 128 columns): one weight
-  // scale per step, so the offsets' part is added once per row (below) and per step the lanes
-  // only scale their integer sums. xse: per table entry, Σ over its blocks of dx · Σ q.
+  // Layouts whose table entries cover whole steps (int4 groups of >= 128 columns: one weight
+  // scale per step) or are the activation blocks themselves (q4_0, int4 g32): the offsets' part
+  // is added once per row (below), and per step the lanes only scale their integer sums.
+  // xse: per table entry, Σ over its blocks of dx · Σ q.
   const int stepsPerEntry = L.stepsPerEntry();
   const bool wide = stepsPerEntry > 0;
+  const bool blockEntries = !wide && L.laneEntries(s).size() == 4;
+  const bool rowOffsets = wide || blockEntries;
   Func xse("q8_entry_xsum");
   if (wide) {
     RDom rk(0, 4, 0, stepsPerEntry, "rk");
     xse(e, i) = 0.0f;
     xse(e, i) += dxb(rk.x, stepsPerEntry * e + rk.y, i) *
                  cast<float>(qsum(rk.x, stepsPerEntry * e + rk.y, i));
+  } else if (blockEntries) {
+    xse(e, i) = dxb(e % 4, e / 4, i) * cast<float>(qsum(e % 4, e / 4, i));
   }
   // An int16 1 that Halide cannot fold away (pmaddwd's second operand).
   Func one("q8_one");
@@ -309,10 +315,19 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   RDom rs(0, cols / 128, "rs");
   Func acc("q8_acc");
   acc(j, r, i) = 0.0f;
-  if (wide) {
-    // Per step: the integer sums scaled by the lanes' activation blocks and the step's entry.
-    Expr a = tabA(rs / stepsPerEntry);
-    acc(j, r, i) += f32(isum(j, rs, r, i)) * (dxs(j / 4, rs, i) * a);
+  // blockEntries: per row, each block's weight scale times its activation scale; per step the
+  // 4 blocks' products as a 4-lane vector (staged like dxs, spread over the lanes by a permute).
+  Func comb("q8_block_scale"), combS("q8_step_scale");
+  if (rowOffsets) {
+    if (wide) {
+      // Per step: the integer sums scaled by the lanes' activation blocks and the step's entry.
+      Expr a = tabA(rs / stepsPerEntry);
+      acc(j, r, i) += f32(isum(j, rs, r, i)) * (dxs(j / 4, rs, i) * a);
+    } else {
+      comb(e, r, i) = tabA(e) * dx(e, i);
+      combS(t, s, r, i) = comb(4 * s + t, r, i);
+      acc(j, r, i) += f32(isum(j, rs, r, i)) * combS(j / 4, rs, r, i);
+    }
     // Then the offsets' part, Σ_e o_e · xse_e, spread over the lanes (lane j adds entries j,
     // j + 16, …). o_e from the row's parameters, not read back from tab: with tab, LLVM
     // scalarised half of the parameters' f16 conversion (hot 512 x 4096: 30.1 vs 33.5 GB/s).
@@ -376,8 +391,8 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   if (o.parallel())
     y.parallel(ro);
   acc.compute_at(y, rb).vectorize(j);
-  // Update 0: the steps; wide layouts' update 1: the offsets' part.
-  for (int u = 0; u <= (wide ? 1 : 0); ++u) {
+  // Update 0: the steps; rowOffsets layouts' update 1: the offsets' part.
+  for (int u = 0; u <= (rowOffsets ? 1 : 0); ++u) {
     acc.update(u).reorder(j, i, r, acc.rvars(u)[0]).vectorize(j);
     if (RB > 1)
       acc.update(u).unroll(r);
@@ -389,9 +404,20 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     if (o.unroll())
       y.unroll(rr);
   }
-  if (wide) {
+  if (blockEntries) {
+    comb.compute_at(y, rb).vectorize(e, 16, TailStrategy::GuardWithIf);
+    combS.compute_at(acc, rs).bound(t, 0, 4).vectorize(t);
+    if (unrollBatch) {
+      comb.unroll(i);
+      combS.unroll(i);
+    }
+    if (RB > 1)
+      combS.unroll(r);
+  }
+  if (rowOffsets) {
     xse.compute_root().vectorize(e, 16, TailStrategy::GuardWithIf);
-    xse.update().vectorize(e, 16, TailStrategy::GuardWithIf);
+    if (wide)
+      xse.update().vectorize(e, 16, TailStrategy::GuardWithIf);
   }
   // One row per step: software prefetch of the row's codes 4 steps (256 bytes) ahead, past
   // the row's end into the next row (prefetches do not fault). 2 cores streaming, 10-12 rounds
@@ -400,10 +426,12 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   // did not gain (4096 x 14336: 22.1 without, 20.5 with), and neither did the float kernels.
   if (RB == 1 && o.parallel() && options.weights.defined())
     acc.update(0).prefetch(options.weights, rs, rs, 4, PrefetchBoundStrategy::NonFaulting);
-  dxs.compute_at(acc, rs).bound(t, 0, 4).vectorize(t);
-  if (unrollBatch)
-    dxs.unroll(i);
-  if (!wide) {
+  if (!blockEntries) {
+    dxs.compute_at(acc, rs).bound(t, 0, 4).vectorize(t);
+    if (unrollBatch)
+      dxs.unroll(i);
+  }
+  if (!rowOffsets) {
     xss.compute_at(acc, rs).bound(t, 0, 4).vectorize(t);
     if (unrollBatch)
       xss.unroll(i);
