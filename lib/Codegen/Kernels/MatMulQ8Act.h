@@ -54,7 +54,8 @@ public:
   /// kernel then folds c · Σ x̂ into the activations' per-lane data.
   virtual float offsetFactor() const { return 0.0f; }
   /// The table entries of step s, one per equal group of lanes (group g: lanes
-  /// g·16/n .. (g+1)·16/n − 1 for n entries).
+  /// g·16/n .. (g+1)·16/n − 1 for n entries). With 4 entries per step, entry e must be the
+  /// activation block of columns 32e .. 32e + 31 (the kernel then folds d·dx per block).
   virtual std::vector<Halide::Expr> laneEntries(Halide::Expr s) const = 0;
   /// Steps per table entry when each entry covers whole steps (int4 groups of G >= 128
   /// columns: G / 128), else 0 (several entries per step: q4_0, int4 g32 / g64).
