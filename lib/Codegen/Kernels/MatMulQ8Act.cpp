@@ -25,7 +25,10 @@
 //    per row instead, Σ_e o_e · Σx̂_e over the row's entries spread over the 16 lanes, and per
 //    step only acc(j) += float(isum) · (dx_{j/4} · a), resp. · c_{j/4} with c = a · dx per
 //    block from a per-row table (2 cores streaming, int4 g128 14336 x 4096 30.3 -> 33.5 GB/s,
-//    4096 x 14336 25.6 -> 27.3; q4_0 27.6 -> 30.5, 15.6 -> 17.0). int4 g64 keeps the blend.
+//    4096 x 14336 25.6 -> 27.3; q4_0 27.6 -> 30.5, 15.6 -> 17.0). q4_0, whose d sits inside
+//    each block, reads the step's 4 d in the step loop and starts each lane's integer sum at
+//    −8 · Σ q of its activation codes instead (no per-row work; 4096 x 14336 17.7 -> 20.0).
+//    int4 g64 keeps the blend.
 // 4. y = the fixed pairwise sum of the 16 lanes.
 //
 // So y equals Σ_k w_k · x̂_k (w the exact dequantized weights) up to float summation order:
@@ -99,6 +102,7 @@ public:
   std::vector<Expr> laneEntries(Expr s) const override {
     return {4 * s, 4 * s + 1, 4 * s + 2, 4 * s + 3};
   }
+  bool paramsInBlocks() const override { return true; }
 };
 
 /// qcc's int4 groups (IntGroupDecoder.cpp): params (f16 scale [, f16 zero]) of every group
@@ -234,8 +238,17 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   const int stepsPerEntry = L.stepsPerEntry();
   const bool wide = stepsPerEntry > 0;
   const bool blockEntries = !wide && L.laneEntries(s).size() == 4;
-  const bool rowOffsets = wide || blockEntries;
-  Func xse("q8_entry_xsum");
+  // Parameters inside the blocks (q4_0): each step reads its 4 blocks' d itself (the row stays
+  // one sequential pass), and the offsets go into the integer sums: each lane's sum starts at
+  // c · Σ q over its 8 activation codes (c = −8), so the step's update is the same.
+  const bool stepScales = blockEntries && L.paramsInBlocks() && L.offsetFactor() != 0.0f;
+  const bool rowOffsets = wide || (blockEntries && !stepScales);
+  Func xse("q8_entry_xsum"), qoff("q8_lane_offset");
+  if (stepScales) {
+    RDom r8(0, 4, 0, 2, "r8");
+    qoff(j, s, i) = 0;
+    qoff(j, s, i) += cast<int32_t>(xq(4 * j + r8.x, r8.y, s, i));
+  }
   if (wide) {
     RDom rk(0, 4, 0, stepsPerEntry, "rk");
     xse(e, i) = 0.0f;
@@ -299,17 +312,20 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     return cast(t, n) * cast(t, xq(pp, half, s_, i));
   };
   Func p16("q8_p16"), isum("q8_isum");
+  // stepScales: the lane's offset sum (16 lanes per step, per call; 4-lane block sums put into
+  // one lane of 4 with a select streamed the same and ran slower on one core: 21.5 vs 23.0).
+  Expr isumInit = stepScales ? cast<int32_t>(L.offsetFactor()) * qoff(j, s, i) : Expr(0);
   if (pairs) {
     // p16(q): code pair q (bytes 2q, 2q+1), both halves summed.
     RDom rp(0, 2, 0, 2, "rp");
     p16(q, s, r, i) = cast<int16_t>(0);
     p16(q, s, r, i) = saturating_add(p16(q, s, r, i), prod(s, 2 * q + rp.x, rp.y, Int(16)));
     RDom r2(0, 2, "r2");
-    isum(j, s, r, i) = 0;
+    isum(j, s, r, i) = isumInit;
     isum(j, s, r, i) += cast<int32_t>(p16(2 * j + r2, s, r, i)) * cast<int32_t>(one(2 * j + r2));
   } else {
     RDom rt(0, 4, 0, 2, "rt");
-    isum(j, s, r, i) = 0;
+    isum(j, s, r, i) = isumInit;
     isum(j, s, r, i) += prod(s, 4 * j + rt.x, rt.y, Int(32));
   }
   RDom rs(0, cols / 128, "rs");
@@ -336,6 +352,10 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     Expr ee = min(16 * rk + j, nE - 1), ae, oe;
     L.tableEntry(ee, cols, [&](Expr b) { return w(b, r); }, P, ae, oe);
     acc(j, r, i) += select(16 * rk + j < nE, oe * xse(ee, i), 0.0f);
+  } else if (stepScales) {
+    Expr d = halfAt([&](Expr b) { return w(b, r); }, L.halfParamByte(4 * s + t, 0, cols));
+    combS(t, s, r, i) = d * dx(4 * s + t, i);
+    acc(j, r, i) += f32(isum(j, rs, r, i)) * combS(j / 4, rs, r, i);
   } else {
     // The lane's scale and offset: its group's table entry (scalar loads, blended).
     std::vector<Expr> entries = L.laneEntries(rs);
@@ -404,11 +424,18 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     if (o.unroll())
       y.unroll(rr);
   }
+  if (stepScales) {
+    qoff.compute_root().bound(j, 0, 16).vectorize(j);
+    const std::vector<RVar> qv = qoff.rvars(0);
+    qoff.update().reorder(j, qv[0], qv[1]).vectorize(j);
+  }
   if (blockEntries) {
-    comb.compute_at(y, rb).vectorize(e, 16, TailStrategy::GuardWithIf);
+    if (!stepScales)
+      comb.compute_at(y, rb).vectorize(e, 16, TailStrategy::GuardWithIf);
     combS.compute_at(acc, rs).bound(t, 0, 4).vectorize(t);
     if (unrollBatch) {
-      comb.unroll(i);
+      if (!stepScales)
+        comb.unroll(i);
       combS.unroll(i);
     }
     if (RB > 1)

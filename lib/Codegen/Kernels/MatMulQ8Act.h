@@ -60,6 +60,9 @@ public:
   /// Steps per table entry when each entry covers whole steps (int4 groups of G >= 128
   /// columns: G / 128), else 0 (several entries per step: q4_0, int4 g32 / g64).
   virtual int stepsPerEntry() const { return 0; }
+  /// True when the f16 parameters sit inside the blocks between the codes (q4_0), so that
+  /// reading a row's parameters up front would touch every line of the row before the step loop.
+  virtual bool paramsInBlocks() const { return false; }
 };
 
 /// The layout of a format with a MatMulQ8Act path ("q4_0", "int4_g<G>_<sym|asym>" with G a
