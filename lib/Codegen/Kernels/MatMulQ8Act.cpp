@@ -255,7 +255,7 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     xse(e, i) += dxb(rk.x, stepsPerEntry * e + rk.y, i) *
                  cast<float>(qsum(rk.x, stepsPerEntry * e + rk.y, i));
   } else if (blockEntries) {
-    xse(e, i) = dxb(e % 4, e / 4, i) * cast<float>(qsum(e % 4, e / 4, i));
+    xse(e, i) = dx(e, i) * cast<float>(qsum(e % 4, e / 4, i));
   }
   // An int16 1 that Halide cannot fold away (pmaddwd's second operand).
   Func one("q8_one");
@@ -331,30 +331,22 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   RDom rs(0, cols / 128, "rs");
   Func acc("q8_acc");
   acc(j, r, i) = 0.0f;
-  // blockEntries: per row, each block's weight scale times its activation scale; per step the
-  // 4 blocks' products as a 4-lane vector (staged like dxs, spread over the lanes by a permute).
+  // blockEntries: per step the 4 blocks' weight scale times activation scale as a 4-lane vector
+  // (staged like dxs, spread over the lanes by a permute); the products come from a per-row
+  // table, or with stepScales from the step's own d.
   Func comb("q8_block_scale"), combS("q8_step_scale");
-  if (rowOffsets) {
-    if (wide) {
-      // Per step: the integer sums scaled by the lanes' activation blocks and the step's entry.
-      Expr a = tabA(rs / stepsPerEntry);
-      acc(j, r, i) += f32(isum(j, rs, r, i)) * (dxs(j / 4, rs, i) * a);
+  if (wide) {
+    // Per step: the integer sums scaled by the lanes' activation blocks and the step's entry.
+    Expr a = tabA(rs / stepsPerEntry);
+    acc(j, r, i) += f32(isum(j, rs, r, i)) * (dxs(j / 4, rs, i) * a);
+  } else if (blockEntries) {
+    if (stepScales) {
+      Expr d = halfAt([&](Expr b) { return w(b, r); }, L.halfParamByte(4 * s + t, 0, cols));
+      combS(t, s, r, i) = d * dx(4 * s + t, i);
     } else {
       comb(e, r, i) = tabA(e) * dx(e, i);
       combS(t, s, r, i) = comb(4 * s + t, r, i);
-      acc(j, r, i) += f32(isum(j, rs, r, i)) * combS(j / 4, rs, r, i);
     }
-    // Then the offsets' part, Σ_e o_e · xse_e, spread over the lanes (lane j adds entries j,
-    // j + 16, …). o_e from the row's parameters, not read back from tab: with tab, LLVM
-    // scalarised half of the parameters' f16 conversion (hot 512 x 4096: 30.1 vs 33.5 GB/s).
-    Expr nE = L.tableSize(cols);
-    RDom rk(0, (nE + 15) / 16, "rk");
-    Expr ee = min(16 * rk + j, nE - 1), ae, oe;
-    L.tableEntry(ee, cols, [&](Expr b) { return w(b, r); }, P, ae, oe);
-    acc(j, r, i) += select(16 * rk + j < nE, oe * xse(ee, i), 0.0f);
-  } else if (stepScales) {
-    Expr d = halfAt([&](Expr b) { return w(b, r); }, L.halfParamByte(4 * s + t, 0, cols));
-    combS(t, s, r, i) = d * dx(4 * s + t, i);
     acc(j, r, i) += f32(isum(j, rs, r, i)) * combS(j / 4, rs, r, i);
   } else {
     // The lane's scale and offset: its group's table entry (scalar loads, blended).
@@ -370,6 +362,16 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     // o = c · a: a · (isum · dx + c · Σx̂), c · Σx̂ precomputed per call.
     Expr dxl = dxs(j / 4, rs, i), xs = xss(j / 4, rs, i);
     acc(j, r, i) += o.defined() ? isumF * (a * dxl) + o * xs : a * (isumF * dxl + xs);
+  }
+  if (rowOffsets) {
+    // Then the offsets' part, Σ_e o_e · xse_e, spread over the lanes (lane j adds entries j,
+    // j + 16, …). o_e from the row's parameters, not read back from tab: with tab, LLVM
+    // scalarised half of the parameters' f16 conversion (hot 512 x 4096: 30.1 vs 33.5 GB/s).
+    Expr nE = L.tableSize(cols);
+    RDom rk(0, (nE + 15) / 16, "rk");
+    Expr ee = min(16 * rk + j, nE - 1), ae, oe;
+    L.tableEntry(ee, cols, [&](Expr b) { return w(b, r); }, P, ae, oe);
+    acc(j, r, i) += select(16 * rk + j < nE, oe * xse(ee, i), 0.0f);
   }
   y(r, i) = laneTreeSum(acc, 16, r, i);
 
