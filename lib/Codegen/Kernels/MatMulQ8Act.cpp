@@ -20,15 +20,15 @@
 //    −s·z). The offset term uses the quantized activations' sums (Σ q·dx, as ggml's bsums), not
 //    the float sums of x: then the result is exactly Σ w · x̂, whose error Σ w · (x̂ − x)
 //    involves the centred weights, smaller than with the uncentred a · code (codes are 0..15,
-//    the offset removes their mean). Layouts whose table entries cover whole steps (int4 groups
-//    of >= 128 columns) or are the activation blocks (q4_0, int4 g32) add the offset terms once
-//    per row instead, Σ_e o_e · Σx̂_e over the row's entries spread over the 16 lanes, and per
-//    step only acc(j) += float(isum) · (dx_{j/4} · a), resp. · c_{j/4} with c = a · dx per
-//    block from a per-row table (2 cores streaming, int4 g128 14336 x 4096 30.3 -> 33.5 GB/s,
-//    4096 x 14336 25.6 -> 27.3; q4_0 27.6 -> 30.5, 15.6 -> 17.0). q4_0, whose d sits inside
-//    each block, reads the step's 4 d in the step loop and starts each lane's integer sum at
-//    −8 · Σ q of its activation codes instead (no per-row work; 4096 x 14336 17.7 -> 20.0).
-//    int4 g64 keeps the blend.
+//    the offset removes their mean). That form (a blend of the step's table entries, two FMAs)
+//    is left to int4 g64. Layouts whose table entries cover whole steps (int4 groups of >= 128
+//    columns) or are the activation blocks (int4 g32) add the offset terms once per row,
+//    Σ_e o_e · Σx̂_e over the row's entries spread over the 16 lanes, and per step only
+//    acc(j) += float(isum) · (dx_{j/4} · a), resp. · c_{j/4} with c = a · dx per block from a
+//    per-row table (2 cores streaming, int4 g128 14336 x 4096 30.3 -> 33.5 GB/s, 4096 x 14336
+//    25.6 -> 27.3). q4_0, whose d sits inside each block, computes c from the step's own 4 d
+//    and starts each lane's integer sum at −8 · Σ q of its activation codes (no per-row work;
+//    4096 x 14336 15.6 -> 20.0 in two changes).
 // 4. y = the fixed pairwise sum of the 16 lanes.
 //
 // So y equals Σ_k w_k · x̂_k (w the exact dequantized weights) up to float summation order:
