@@ -179,20 +179,16 @@ Expected<std::unique_ptr<ReferenceExecutor>> ReferenceExecutor::create(ModuleOp 
         s.rope.freqFactors = rt::dequantizeAll(ex->weights_[*w]);
       }
       if (RopeScalingAttr sc = r.getScalingAttr()) {
-        if (sc.getKind() == RopeScalingKind::llama3) {
-          if (!s.rope.freqFactors.empty())
-            return opError(&op, "has both rope_freqs factors and llama3 scaling");
-          s.rope.freqFactors = rt::llama3RopeFactors(
-              s.rope.headDim, s.rope.theta, sc.getFactor().convertToDouble(),
-              sc.getLowFreqFactor().convertToDouble(), sc.getHighFreqFactor().convertToDouble(),
-              sc.getOriginalMaxPosition());
-        } else if (sc.getKind() == RopeScalingKind::linear) {
-          float f = float(sc.getFactor().convertToDouble());
-          if (s.rope.freqFactors.empty())
-            s.rope.freqFactors.assign(size_t(s.rope.headDim / 2), 1.0f);
-          for (float &x : s.rope.freqFactors)
-            x *= f;
-        }
+        static_assert(int(RopeScalingKind::none) == int(rt::RopeScale::None) &&
+                      int(RopeScalingKind::linear) == int(rt::RopeScale::Linear) &&
+                      int(RopeScalingKind::llama3) == int(rt::RopeScale::Llama3));
+        std::optional<std::vector<float>> scaled = rt::scaledRopeFactors(
+            std::move(s.rope.freqFactors), s.rope.headDim, s.rope.theta, rt::RopeScale(int(sc.getKind())),
+            sc.getFactor().convertToDouble(), sc.getLowFreqFactor().convertToDouble(),
+            sc.getHighFreqFactor().convertToDouble(), sc.getOriginalMaxPosition());
+        if (!scaled)
+          return opError(&op, "has both rope_freqs factors and llama3 scaling");
+        s.rope.freqFactors = std::move(*scaled);
       }
     } else if (auto a = dyn_cast<AttentionOp>(op)) {
       s.kind = Step::Attention;

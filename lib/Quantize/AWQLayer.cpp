@@ -62,26 +62,27 @@ void gemm(const float *x, int64_t n, const float *w, int64_t rows, int64_t cols,
   }
 }
 
-/// RoPE as the reference executor applies it to this model (lib/Exec/ReferenceExecutor.cpp).
-rt::RopeParams ropeOf(const ModelSource &src) {
+/// RoPE as the reference executor applies it to this model (lib/Exec/ReferenceExecutor.cpp);
+/// std::nullopt: rope_freqs and Llama-3 scaling both (the importer refuses such a model too).
+std::optional<rt::RopeParams> ropeOf(const ModelSource &src) {
   const ModelConfig &c = src.config;
   rt::RopeParams p;
   p.headDim = c.headDim;
   p.theta = c.ropeTheta;
   p.style = c.ropeStyle == RopeStyle::Interleaved ? rt::RopeStyle::Interleaved
                                                   : rt::RopeStyle::RotateHalf;
+  std::vector<float> stored;
   if (!src.ropeFreqs.empty())
-    p.freqFactors = loadF32(src, src.ropeFreqs);
+    stored = loadF32(src, src.ropeFreqs);
   const RopeScaling &sc = c.ropeScaling;
-  if (sc.kind == RopeScaling::Kind::Llama3 && p.freqFactors.empty()) {
-    p.freqFactors = rt::llama3RopeFactors(p.headDim, p.theta, sc.factor, sc.lowFreqFactor,
-                                          sc.highFreqFactor, sc.originalMaxPosition);
-  } else if (sc.kind == RopeScaling::Kind::Linear) {
-    if (p.freqFactors.empty())
-      p.freqFactors.assign(size_t(p.headDim / 2), 1.0f);
-    for (float &f : p.freqFactors)
-      f *= float(sc.factor);
-  }
+  static_assert(int(RopeScaling::Kind::Linear) == int(rt::RopeScale::Linear) &&
+                int(RopeScaling::Kind::Llama3) == int(rt::RopeScale::Llama3));
+  std::optional<std::vector<float>> factors =
+      rt::scaledRopeFactors(std::move(stored), p.headDim, p.theta, rt::RopeScale(int(sc.kind)),
+                            sc.factor, sc.lowFreqFactor, sc.highFreqFactor, sc.originalMaxPosition);
+  if (!factors)
+    return std::nullopt;
+  p.freqFactors = std::move(*factors);
   return p;
 }
 
@@ -191,8 +192,12 @@ Error awqLayer(const ModelSource &src, const LayerTensors &l,
       opts.skipClip = {true, true, false};
     if (site.block == Block::Attention && windows > 0) {
       const ModelConfig &c = src.config;
+      std::optional<rt::RopeParams> rope = ropeOf(src);
+      if (!rope)
+        return createStringError(inconvertibleErrorCode(),
+                                 "the model has both rope_freqs factors and llama3 scaling");
       n = windows * seqlen;
-      attn.emplace(AttentionBlock{src, x, windows, seqlen, cols, wo.data(), ropeOf(src),
+      attn.emplace(AttentionBlock{src, x, windows, seqlen, cols, wo.data(), std::move(*rope),
                                   rt::KVCache(1, windows, c.nKVHeads, seqlen, c.headDim)});
     } else if (site.block == Block::MLP) {
       mlp.emplace(MLPBlock{x, n, cols, rowsOf(l.wGate), wDown.data()});

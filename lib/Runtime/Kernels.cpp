@@ -120,6 +120,28 @@ std::vector<float> llama3RopeFactors(int64_t headDim, double theta, double facto
   return divisors;
 }
 
+std::optional<std::vector<float>> scaledRopeFactors(std::vector<float> stored, int64_t headDim,
+                                                    double theta, RopeScale kind, double factor,
+                                                    double lowFreqFactor, double highFreqFactor,
+                                                    int64_t originalMaxPosition) {
+  switch (kind) {
+  case RopeScale::None:
+    return stored;
+  case RopeScale::Linear:
+    if (stored.empty())
+      stored.assign(size_t(headDim / 2), 1.0f);
+    for (float &x : stored)
+      x *= float(factor);
+    return stored;
+  case RopeScale::Llama3:
+    if (!stored.empty())
+      return std::nullopt;
+    return llama3RopeFactors(headDim, theta, factor, lowFreqFactor, highFreqFactor,
+                             originalMaxPosition);
+  }
+  return std::nullopt;
+}
+
 void rope(float *x, int64_t B, int64_t T, int64_t d, int64_t pos, const RopeParams &p) {
   const int64_t hd = p.headDim, half = hd / 2, heads = d / hd;
   const std::vector<double> inv = ropeInvFreqs(p);

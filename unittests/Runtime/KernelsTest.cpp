@@ -96,6 +96,22 @@ TEST(Kernels, Llama3FactorsMatchTransformers) {
     EXPECT_GE(f[i], f[i - 1]); // smooth, monotone in between
 }
 
+TEST(Kernels, ScaledRopeFactorsCombineStoredFactorsAndScaling) {
+  // None keeps the stored factors (or none); linear multiplies them, ones where none are stored.
+  EXPECT_EQ(*scaledRopeFactors({2.0f, 3.0f}, 4, 1e4, RopeScale::None, 8.0, 1.0, 4.0, 8192),
+            (std::vector<float>{2.0f, 3.0f}));
+  EXPECT_TRUE(scaledRopeFactors({}, 4, 1e4, RopeScale::None, 8.0, 1.0, 4.0, 8192)->empty());
+  EXPECT_EQ(*scaledRopeFactors({2.0f, 3.0f}, 4, 1e4, RopeScale::Linear, 4.0, 1.0, 4.0, 8192),
+            (std::vector<float>{8.0f, 12.0f}));
+  EXPECT_EQ(*scaledRopeFactors({}, 4, 1e4, RopeScale::Linear, 4.0, 1.0, 4.0, 8192),
+            (std::vector<float>{4.0f, 4.0f}));
+  // Llama-3 computes them; with stored factors too it refuses (they describe the same thing).
+  EXPECT_EQ(*scaledRopeFactors({}, 128, 500000.0, RopeScale::Llama3, 8.0, 1.0, 4.0, 8192),
+            llama3RopeFactors(128, 500000.0, 8.0, 1.0, 4.0, 8192));
+  EXPECT_FALSE(
+      scaledRopeFactors({1.0f, 1.0f}, 4, 1e4, RopeScale::Llama3, 8.0, 1.0, 4.0, 8192).has_value());
+}
+
 TEST(Kernels, AttentionMatchesNaiveWithGQAAndCache) {
   const int64_t hd = 4, nH = 4, kvH = 2, B = 2, S = 16;
   KVCache cache(1, B, kvH, S, hd);

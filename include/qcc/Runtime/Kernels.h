@@ -60,6 +60,18 @@ std::vector<double> ropeInvFreqs(const RopeParams &p);
 std::vector<float> llama3RopeFactors(int64_t headDim, double theta, double factor,
                                      double lowFreqFactor, double highFreqFactor,
                                      int64_t originalMaxPosition);
+/// A model's RoPE scaling beyond its stored factors; the values of qllm's RopeScalingKind and
+/// of the importers' RopeScaling::Kind (callers convert with a cast, checked where they do).
+enum class RopeScale { None = 0, Linear = 1, Llama3 = 2 };
+/// The divisors a RoPE op applies (RopeParams::freqFactors): `stored` (rope_freqs, headDim/2
+/// values, or empty) with the scaling applied: Linear multiplies them by `factor` (ones where
+/// none are stored), Llama3 computes them (llama3RopeFactors). Llama-3 scaling and stored
+/// factors describe the same thing; both is an error: std::nullopt. The reference executor,
+/// the codegen glue and AWQ's attention block all take their factors from here.
+std::optional<std::vector<float>> scaledRopeFactors(std::vector<float> stored, int64_t headDim,
+                                                    double theta, RopeScale kind, double factor,
+                                                    double lowFreqFactor, double highFreqFactor,
+                                                    int64_t originalMaxPosition);
 /// Rotates x [B, T, d] in place; token (b, t) is at position pos + t; d % headDim == 0.
 void rope(float *x, int64_t B, int64_t T, int64_t d, int64_t pos, const RopeParams &p);
 

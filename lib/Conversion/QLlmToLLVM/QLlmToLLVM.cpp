@@ -408,21 +408,17 @@ void ConvertQLlmToLLVMPass::runOnOperation() {
         }
       }
       if (RopeScalingAttr sc = r.getScalingAttr()) {
-        if (sc.getKind() == RopeScalingKind::llama3) {
-          if (!factors.empty()) {
-            op.emitOpError("has both rope_freqs factors and llama3 scaling");
-            return signalPassFailure();
-          }
-          factors = rt::llama3RopeFactors(hd, theta, sc.getFactor().convertToDouble(),
-                                          sc.getLowFreqFactor().convertToDouble(),
-                                          sc.getHighFreqFactor().convertToDouble(),
-                                          sc.getOriginalMaxPosition());
-        } else if (sc.getKind() == RopeScalingKind::linear) {
-          if (factors.empty())
-            factors.assign(size_t(hd / 2), 1.0f);
-          for (float &x : factors)
-            x *= float(sc.getFactor().convertToDouble());
+        static_assert(int(RopeScalingKind::llama3) == int(rt::RopeScale::Llama3) &&
+                      int(RopeScalingKind::linear) == int(rt::RopeScale::Linear));
+        std::optional<std::vector<float>> scaled = rt::scaledRopeFactors(
+            std::move(factors), hd, theta, rt::RopeScale(int(sc.getKind())), sc.getFactor().convertToDouble(),
+            sc.getLowFreqFactor().convertToDouble(), sc.getHighFreqFactor().convertToDouble(),
+            sc.getOriginalMaxPosition());
+        if (!scaled) {
+          op.emitOpError("has both rope_freqs factors and llama3 scaling");
+          return signalPassFailure();
         }
+        factors = std::move(*scaled);
       }
       Value fptr;
       if (factors.empty()) {
