@@ -38,6 +38,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include <algorithm>
+
 #include <mutex>
 
 using namespace llvm;
@@ -335,91 +337,14 @@ bool Module::summaryJSON(std::string &out, std::string &err) {
 //===----------------------------------------------------------------------===//
 
 bool quantize(const QuantizeOptions &q, std::string &reportJSON, std::string &err) {
-  // The checks and messages of qcc-quantize.
-  int modes = !q.mix.empty() + !q.method.empty() + (q.budget != 0);
-  if (modes != 1)
-    return err = "give exactly one of mix, method, budget", false;
-  if (q.budget < 0)
-    return err = "budget must be positive bits per weight", false;
-  std::string mix = StringRef(q.mix).lower();
-  if (!mix.empty() && !is_contained(namedMixes(), StringRef(mix)))
-    return err = "unknown mix '" + q.mix + "' (known: " + join(namedMixes(), ", ") + ")", false;
-  const std::string &method = q.method;
-  if (!method.empty() && method != "rtn" && method != "gptq" && method != "awq" &&
-      method != "smoothquant")
-    return err = "unknown method '" + method + "' (rtn, gptq, awq, smoothquant)", false;
-  if (!method.empty() && (q.bits < 2 || q.bits > 8))
-    return err = formatv("bits {0} is out of range (2..8)", q.bits).str(), false;
-  if (!method.empty() && q.group < 0)
-    return err = "group must be 0 (per channel) or positive", false;
-  if ((method == "gptq" || method == "awq" || method == "smoothquant") && q.calib.empty())
-    return err = "method " + method + " needs a calibration text (calib)", false;
-  if (q.imatrix && q.calib.empty())
-    return err = "imatrix needs a calibration text (calib)", false;
-  if (q.foldOnly && method != "awq" && method != "smoothquant")
-    return err = "fold_only applies to methods awq and smoothquant", false;
-  if (q.output.empty())
-    return err = "no output path given", false;
-
-  qcc::QuantizeOptions opts;
-  opts.mix = mix;
-  opts.budget = q.budget;
-  opts.sensitivityTokens = q.sensitivityTokens;
-  opts.method = method;
-  opts.format = {q.bits, q.group, !q.asym};
-  opts.gptq.actOrder = q.actOrder;
-  opts.smoothAlpha = q.alpha;
-  if (method == "smoothquant") // W8A8: int8 symmetric per output channel
-    opts.format = {8, 0, true};
-  opts.simulate = q.simulate || q.foldOnly;
-  opts.foldOnly = q.foldOnly;
-  opts.imatrix = q.imatrix;
-  opts.calibText = q.calib;
-  opts.calib.samples = q.calibSamples;
-  opts.calib.seqlen = q.calibSeqlen;
-  StringRef out(q.output);
-  opts.ggufPath =
-      q.gguf.empty() ? (out.ends_with(".mlir") ? out.drop_back(5) : out).str() + ".gguf" : q.gguf;
-
-  auto loaded = loadModel(q.input, /*withTokenizer=*/true);
-  if (!loaded)
-    return fail(err, loaded.takeError());
-  LoadedModel &m = *loaded;
-  for (const std::string &o : {absolutePath(q.output), absolutePath(opts.ggufPath)})
-    if (o == absolutePath(q.input) || o == absolutePath(m.weights->path))
-      return err = "refusing to overwrite the input " + o, false;
-  if (absolutePath(q.output) == absolutePath(opts.ggufPath))
-    return err = "the module and the weight file must be different files", false;
-  if (auto folded =
-          (*m.module)->getAttrOfType<mlir::StringAttr>(qllm::QLlmDialect::kFoldedAttrName))
-    opts.scalesFolded = folded.getValue() == opts.method;
-
-  DiagnosticCollector diags(m.context.get());
-  auto report = quantizeModel(m, opts);
+  // What qcc-quantize does, with its checks (options spelled as keyword arguments).
+  auto report = runQuantizeJob(q, [](StringRef name) {
+    std::string s = name.str();
+    std::replace(s.begin(), s.end(), '-', '_');
+    return s;
+  });
   if (!report)
-    return err = describeQuantizeError(*m.module, report.takeError()), false;
-  auto cleanup = [&](std::string msg) {
-    sys::fs::remove(opts.ggufPath);
-    err = std::move(msg);
-    return false;
-  };
-  auto written = readGGUFModel(opts.ggufPath);
-  if (!written)
-    return cleanup(toString(written.takeError()));
-  (*written)->path = absolutePath(opts.ggufPath);
-  if (Error e = retargetModule(*m.module, *report, **written))
-    return cleanup(toString(std::move(e)));
-  if (mlir::failed(mlir::verify(*m.module)))
-    return cleanup("the quantized module does not verify: " + diags.message("unknown reason"));
-  if (!q.report.empty())
-    if (Error e = report->writeJSON(q.report))
-      return cleanup(toString(std::move(e)));
-  if (Error e = writeFileAtomically(q.output, [&](raw_ostream &os) {
-        m.module->print(os);
-        os << "\n";
-        return Error::success();
-      }))
-    return cleanup(toString(std::move(e)));
+    return fail(err, report.takeError());
   reportJSON = toJSONText(report->toJSON());
   return true;
 }

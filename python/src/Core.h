@@ -17,6 +17,8 @@
 #ifndef QCC_PYTHON_CORE_H
 #define QCC_PYTHON_CORE_H
 
+#include "qcc/Quantize/QuantizeJob.h" // plain types only
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -67,21 +69,9 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-/// What qcc-quantize does (QuantizeModel.h): exactly one of mix, method, budget.
-struct QuantizeOptions {
-  std::string input, output;
-  std::string gguf;   ///< Default: output minus .mlir, plus .gguf.
-  std::string report; ///< Also write the report JSON here (optional).
-  std::string mix, method;
-  double budget = 0;
-  int bits = 4;
-  int64_t group = 128;
-  bool asym = false, actOrder = false, simulate = false, foldOnly = false, imatrix = false;
-  float alpha = 0.5f;
-  int64_t sensitivityTokens = 512;
-  std::string calib;
-  int64_t calibSamples = 128, calibSeqlen = 256;
-};
+/// What qcc-quantize does (its flags as fields): qcc::runQuantizeJob (QuantizeModel.h), exactly
+/// one of mix, method, budget; messages spell the options as keyword arguments.
+using QuantizeOptions = ::qcc::QuantizeJob;
 /// On success `reportJSON` is the report (the --report file's object).
 bool quantize(const QuantizeOptions &opts, std::string &reportJSON, std::string &err);
 

@@ -137,12 +137,18 @@ class QuantizeTest(unittest.TestCase):
         self.assertIn("int8", json.dumps(formats))
 
     def test_errors(self):
-        with self.assertRaisesRegex(qcc.Error, "exactly one of mix, method, budget"):
+        # qcc-quantize's checks and messages (lib/Quantize/QuantizeJob.cpp), options spelled as
+        # keyword arguments.
+        with self.assertRaisesRegex(qcc.Error, "exactly one of mix NAME, method M bits B, budget"):
             qcc.quantize(F32, tmp("e.mlir"))
         with self.assertRaisesRegex(qcc.Error, "unknown mix 'q9'"):
             qcc.quantize(F32, tmp("e.mlir"), mix="q9")
-        with self.assertRaisesRegex(qcc.Error, "needs a calibration text"):
+        with self.assertRaisesRegex(qcc.Error, "method gptq needs calib FILE"):
             qcc.quantize(F32, tmp("e.mlir"), method="gptq")
+        with self.assertRaisesRegex(qcc.Error, "group must be 0 .* power of two >= 16, got 100"):
+            qcc.quantize(F32, tmp("e.mlir"), method="rtn", bits=4, group=100)
+        with self.assertRaisesRegex(qcc.Error, "fold_only applies to method awq and smoothquant"):
+            qcc.quantize(F32, tmp("e.mlir"), method="rtn", bits=4, fold_only=True)
         with self.assertRaisesRegex(qcc.Error, "refusing to overwrite the input"):
             qcc.quantize(F32, F32, mix="q8_0")
         self.assertFalse(os.path.exists(tmp("e.mlir")))

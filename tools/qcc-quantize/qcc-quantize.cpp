@@ -8,20 +8,11 @@
 // nothing is left behind.
 //
 //===----------------------------------------------------------------------===//
-#include "qcc/Dialect/QLlm/QLlmOps.h"
-#include "qcc/Quant/Mixes.h"
 #include "qcc/Quantize/QuantizeModel.h"
-#include "qcc/Runtime/Kernels.h"
 
-#include "mlir/IR/Verifier.h"
-
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/WithColor.h"
 
 using namespace llvm;
@@ -76,102 +67,33 @@ static cl::opt<std::string> reportPath("report", cl::desc("Write every tensor's 
   exit(1);
 }
 
-/// Errors about one tensor name its qllm.weight op and where it is, as an MLIR diagnostic would.
-[[noreturn]] static void dieOn(mlir::ModuleOp module, Error err) {
-  die(describeQuantizeError(module, std::move(err)));
-}
-
-static std::string absolute(StringRef p) {
-  SmallString<256> s(p);
-  sys::fs::make_absolute(s);
-  sys::path::remove_dots(s, true);
-  return s.str().str();
-}
-
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(cat);
   cl::ParseCommandLineOptions(argc, argv, "qcc-quantize: quantize a qllm module's weights\n");
-  int modes = !mix.empty() + !method.empty() + (budget != 0);
-  if (modes != 1)
-    die("give exactly one of --mix NAME, --method M --bits B, --budget BPW");
-  if (budget < 0)
-    die("--budget must be positive bits per weight");
-  if (!mix.empty() && !is_contained(namedMixes(), StringRef(mix).lower()))
-    die("unknown mix '" + mix + "' (known: " + join(namedMixes(), ", ") + ")");
-  if (!method.empty() && method != "rtn" && method != "gptq" && method != "awq" &&
-      method != "smoothquant")
-    die("unknown --method '" + method + "' (rtn, gptq, awq, smoothquant)");
-  if (!method.empty() && (bits < 2 || bits > 8))
-    die("--bits " + Twine(bits) + " is out of range (2..8)");
-  if (!method.empty() && group != 0 && (group < 16 || !isPowerOf2_64(group)))
-    die("--group must be 0 (per channel) or a power of two >= 16, got " + Twine(group));
-  if ((method == "gptq" || method == "awq" || method == "smoothquant") && calib.empty())
-    die("--method " + method + " needs --calib FILE");
-  if (imatrix && calib.empty())
-    die("--imatrix needs --calib FILE");
-
-  QuantizeOptions opts;
-  opts.mix = StringRef(mix).lower();
-  opts.budget = budget;
-  opts.sensitivityTokens = sensitivityTokens;
-  opts.method = method;
-  opts.format = {bits, group, !asym};
-  opts.gptq.actOrder = actOrder;
-  opts.smoothAlpha = alpha;
-  if (method == "smoothquant") // W8A8: int8 symmetric per output channel
-    opts.format = {8, 0, true};
-  opts.simulate = simulate || foldOnly;
-  opts.foldOnly = foldOnly;
-  if (foldOnly && method != "awq" && method != "smoothquant")
-    die("--fold-only applies to --method awq and smoothquant");
-  opts.imatrix = imatrix;
-  opts.calibText = calib;
-  opts.calib.samples = calibSamples;
-  opts.calib.seqlen = calibSeqlen;
-  StringRef out(output);
-  opts.ggufPath = ggufOut.empty() ? (out.ends_with(".mlir") ? out.drop_back(5) : out).str() + ".gguf"
-                                  : ggufOut.getValue();
-
-  auto loaded = loadModel(input, /*withTokenizer=*/true);
-  if (!loaded)
-    die(toString(loaded.takeError()));
-  LoadedModel &m = *loaded;
-  for (const std::string &o : {absolute(output), absolute(opts.ggufPath)})
-    if (o == absolute(input) || o == absolute(m.weights->path))
-      die("refusing to overwrite the input " + o);
-  if (absolute(output) == absolute(opts.ggufPath))
-    die("the module and the weight file must be different files");
-
-  // A module whose scales were folded (--fold-only, qllm-fold-scales) only rounds (SmoothQuant)
-  // or searches the clipping (AWQ).
-  if (auto folded = (*m.module)->getAttrOfType<mlir::StringAttr>(
-          qllm::QLlmDialect::kFoldedAttrName))
-    opts.scalesFolded = folded.getValue() == opts.method;
-  auto report = quantizeModel(m, opts);
+  QuantizeJob job;
+  job.input = input;
+  job.output = output;
+  job.gguf = ggufOut;
+  job.report = reportPath;
+  job.mix = mix;
+  job.method = method;
+  job.budget = budget;
+  job.bits = bits;
+  job.group = group;
+  job.asym = asym;
+  job.actOrder = actOrder;
+  job.simulate = simulate;
+  job.foldOnly = foldOnly;
+  job.imatrix = imatrix;
+  job.alpha = alpha;
+  job.sensitivityTokens = sensitivityTokens;
+  job.calib = calib;
+  job.calibSamples = calibSamples;
+  job.calibSeqlen = calibSeqlen;
+  auto report = runQuantizeJob(job, [](StringRef name) { return ("--" + name).str(); });
   if (!report)
-    dieOn(*m.module, report.takeError());
-  auto cleanup = [&](const Twine &msg) {
-    sys::fs::remove(opts.ggufPath);
-    die(msg);
-  };
-  auto written = readGGUFModel(opts.ggufPath);
-  if (!written)
-    cleanup(toString(written.takeError()));
-  (*written)->path = absolute(opts.ggufPath);
-  if (Error e = retargetModule(*m.module, *report, **written))
-    cleanup(toString(std::move(e)));
-  if (failed(mlir::verify(*m.module)))
-    cleanup("the quantized module does not verify");
-  if (!reportPath.empty())
-    if (Error e = report->writeJSON(reportPath))
-      cleanup(toString(std::move(e)));
-  if (Error e = writeFileAtomically(output, [&](raw_ostream &os) {
-        m.module->print(os);
-        os << "\n";
-        return Error::success();
-      }))
-    cleanup(toString(std::move(e)));
+    die(toString(report.takeError()));
   if (budget > 0)
     errs() << formatv("qcc-quantize: budget solver: predicted sensitivity {0:E3} ({1})\n",
                       report->predictedError,
@@ -182,9 +104,10 @@ int main(int argc, char **argv) {
                       method, bits, group, asym ? "asym" : "sym",
                       report->simulatedBitsPerWeight());
   errs() << formatv("qcc-quantize: {0}: {1} tensors, {2} bytes, {3:F4} bits/weight{4}, {5:F2} s\n",
-                    !opts.mix.empty()      ? opts.mix
-                    : !opts.method.empty() ? opts.method
-                                           : formatv("budget {0:F4}", budget.getValue()).str(), report->tensors.size(), report->bytes, report->bitsPerWeight(),
+                    !mix.empty()      ? StringRef(mix).lower()
+                    : !method.empty() ? method.getValue()
+                                      : formatv("budget {0:F4}", budget.getValue()).str(),
+                    report->tensors.size(), report->bytes, report->bitsPerWeight(),
                     imatrix ? formatv(", imatrix from {0} tokens", report->calibrationTokens).str()
                             : std::string(),
                     report->seconds);

@@ -13,6 +13,9 @@
 #include "qcc/Exec/ReferenceExecutor.h"
 #include "qcc/QuantAlgo/GPTQ.h"
 #include "qcc/QuantAlgo/IntGroup.h"
+#include "qcc/Quantize/QuantizeJob.h"
+
+#include "llvm/ADT/STLFunctionalExtras.h"
 
 #include "llvm/Support/JSON.h"
 
@@ -125,6 +128,21 @@ inline llvm::Expected<QuantizeReport> quantizeModel(LoadedModel &m, const Quanti
 /// writer un-permuted HF's q/k rows.
 llvm::Error retargetModule(mlir::ModuleOp module, const QuantizeReport &report,
                            const ModelSource &written);
+
+/// How the caller spells an option in messages, given its tool name ("fold-only"): the tool
+/// "--fold-only", Python "fold_only".
+using OptionSpelling = llvm::function_ref<std::string(llvm::StringRef)>;
+
+/// The options for quantizeModel (ggufPath included), or the first problem with the request:
+/// exactly one of mix, method, budget; known mix and method names; bits 2..8; group 0 or a
+/// power of two >= 16; calibration text where the method or imatrix needs it; fold-only only
+/// for awq and smoothquant; an output path.
+llvm::Expected<QuantizeOptions> checkQuantizeJob(const QuantizeJob &job, OptionSpelling spell);
+
+/// checkQuantizeJob, then loads the input, refuses to overwrite it or its weight file,
+/// quantizes, writes the weight file, retargets and verifies the module, writes the report and
+/// the module (atomically). On error the weight file is removed and nothing else was written.
+llvm::Expected<QuantizeReport> runQuantizeJob(const QuantizeJob &job, OptionSpelling spell);
 
 } // namespace qcc
 
