@@ -114,6 +114,8 @@ def _main(argv):
             clean_point(runner, p)
         if not runner.is_done(p):
             todo.append(p)
+            if runner.made_by_other_tools(p):
+                log(f"{p['id']}: its results were made by other qcc tools: running it again")
     log(f"{sweep.name}: {len(sweep.points)} points, {len(points) - len(todo)} done, "
         f"{len(todo)} to run with {a.jobs} job{'s' if a.jobs > 1 else ''}; data {data_dir}")
     for p in points:

@@ -3,6 +3,7 @@ the point JSON in DIR/points/<id>.json (written atomically, also for a failure).
 
 import datetime
 import fcntl
+import hashlib
 import json
 import os
 import platform
@@ -116,15 +117,49 @@ def run_json(step, cmd, timeout=None):
 
 class Tools:
     NAMES = ["qcc-import", "qcc-quantize", "qcc", "qcc-run"]
+    # Not called by the sweep, but qcc runs it to generate kernels (when it is there).
+    HELPERS = ["qcc-kernel-gen"]
 
     def __init__(self, bin_dir):
         self.bin_dir = bin_dir
+        self._digests = {}
+        self._lock = threading.Lock()
 
     def __getitem__(self, name):
         return os.path.join(self.bin_dir, name)
 
     def missing(self):
         return [n for n in self.NAMES if not os.access(self[n], os.X_OK)]
+
+    def digest(self, name):
+        """sha256 of a tool's contents ("" when absent): which build made an intermediate."""
+        with self._lock:
+            if name not in self._digests:
+                h = hashlib.sha256()
+                try:
+                    with open(self[name], "rb") as f:
+                        for block in iter(lambda: f.read(1 << 20), b""):
+                            h.update(block)
+                    self._digests[name] = h.hexdigest()
+                except OSError:
+                    self._digests[name] = ""
+            return self._digests[name]
+
+
+def tool_stamps(tools):
+    """What each kind of result was made by: a hash of the tools of its step and of the steps
+    before it. A result whose stamp differs from this build's is built (or run) again: an
+    intermediate of another qcc build is never mixed into this one's numbers, and changing one
+    tool redoes only what depends on it (a new qcc recompiles, it does not re-quantize)."""
+    def stamp(*parts):
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    d = tools.digest
+    s = {"import": stamp("import", d("qcc-import"))}
+    s["quant"] = stamp("quant", s["import"], d("qcc-quantize"), d("qcc-run"))
+    s["build"] = stamp("build", s["quant"], d("qcc"), *[d(n) for n in Tools.HELPERS])
+    s["eval-reference"] = stamp("eval", s["quant"], d("qcc-run"))
+    s["eval-exe"] = stamp("eval", s["build"])
+    return s
 
 
 class Runner:
@@ -142,6 +177,17 @@ class Runner:
         self._shared_failures = {}
         self._shared_lock = threading.Lock()
         self._commands = None
+        self._stamps = None
+
+    def stamp(self, kind):
+        with self._shared_lock:
+            if self._stamps is None:
+                self._stamps = tool_stamps(self.tools)
+            return self._stamps[kind]
+
+    def point_stamp(self, p):
+        """The stamp of a point's evals (and of its point file)."""
+        return self.stamp("eval-reference" if p["target"]["target"] == "reference" else "eval-exe")
 
     def d(self, p):
         return resolve_data(p, self.data)
@@ -149,19 +195,33 @@ class Runner:
     # ---- shared intermediates ---------------------------------------------------------------
 
     def _shared(self, kind, key, fn):
-        """Build DIR/work/shared/<kind>-<key> once (lock file; done.json marks it complete)."""
+        """Build DIR/work/shared/<kind>-<key> once (lock file; done.json marks it complete, with
+        the stamp of the tools that built it: one of other tools is built again)."""
         folder = os.path.join(self.work, "shared", f"{kind}-{key}")
         done = os.path.join(folder, "done.json")
+        stamp = self.stamp(kind)
+
+        def current():
+            try:
+                info = read_json(done)
+            except (OSError, ValueError):
+                return None
+            return info if info.get("tools") == stamp else None
         with self._shared_lock:
             if (kind, key) in self._shared_failures:
                 raise self._shared_failures[(kind, key)]
-        if os.path.exists(done):
-            return read_json(done), folder
+        info = current()
+        if info is not None:
+            return info, folder
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, ".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            info = current()
+            if info is not None:
+                return info, folder
             if os.path.exists(done):
-                return read_json(done), folder
+                log(f"{kind}-{key} was made by other qcc tools: making it again")
+                os.unlink(done)
             with self._shared_lock:
                 if (kind, key) in self._shared_failures:
                     raise self._shared_failures[(kind, key)]
@@ -173,6 +233,7 @@ class Runner:
                 raise
             if STOP.is_set():
                 raise Interrupted()
+            info["tools"] = stamp
             atomic_write_json(done, info)
             return info, folder
 
@@ -304,8 +365,13 @@ class Runner:
         rebuild: for executables, a function that compiles the model again and returns the new
         command prefix, used when the executable predates a command the driver now has."""
         path = os.path.join(folder, "evals", e["name"] + ".json")
-        if os.path.exists(path):
-            return read_json(path)
+        stamp = self.point_stamp(p)
+        try:
+            kept = read_json(path)
+        except (OSError, ValueError):
+            kept = None
+        if kept is not None and kept.get("tools") == stamp:
+            return kept
         cmd = self._eval_cmd(prefix, e, p["threads"])
         step = f"eval {e['name']}"
         try:
@@ -323,7 +389,7 @@ class Runner:
                                f"zero-shot tasks driver is not in this qcc build); rebuild qcc "
                                f"and re-run the sweep to fill it in")
             raise
-        res = {"result": res, "seconds": secs, "command": [str(c) for c in cmd]}
+        res = {"result": res, "seconds": secs, "command": [str(c) for c in cmd], "tools": stamp}
         atomic_write_json(path, res)
         return res
 
@@ -338,7 +404,16 @@ class Runner:
         except (OSError, ValueError):
             return False
         return j.get("status") == "ok" and j.get("id") == p["id"] and \
-            j.get("definition") == p["definition"]
+            j.get("definition") == p["definition"] and j.get("tools") == self.point_stamp(p)
+
+    def made_by_other_tools(self, p):
+        """A finished point whose results another qcc build made (it runs again)."""
+        try:
+            j = read_json(self.point_path(p))
+        except (OSError, ValueError):
+            return False
+        return j.get("status") == "ok" and j.get("definition") == p["definition"] and \
+            j.get("tools") != self.point_stamp(p)
 
     def run_point(self, p):
         """Run one point; returns its JSON (also written), or None when interrupted."""
@@ -347,7 +422,7 @@ class Runner:
                "labels": p["labels"], "sweep": self.sweep.name, "status": "running",
                "started": _now(), "host": {"node": platform.node(), "cpus": os.cpu_count(),
                                            "loadavg": list(os.getloadavg())},
-               "steps": {}, "evals": {}, "errors": []}
+               "steps": {}, "evals": {}, "errors": [], "tools": self.point_stamp(p)}
         folder = os.path.join(self.work, p["id"])
         try:
             try:
