@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Single 4096x4096 batch-1 GEMV, cold cache, as a fraction of the STREAM read roofline (a benchmark,
 # not a test; docs/Benchmarks.md). Wraps bench/kernels/gemv-bench (which times the AOT Halide GEMVs
-# with a 256 MB cache flush before every run) and bench/roofline/stream-read (1 GiB, all threads),
+# over copies of their weights filling 600 MB, each call reading one) and bench/roofline/stream-read (1 GiB, all threads),
 # measured before and after the GEMVs in the same run; the roofline is the higher of the two.
 # gemv-bench's kernels are Halide's own objects for the build's test target; the `(qcc)` rows are
 # the decode GEMVs with q8 activations as `qcc --target=x86-64` builds them for this machine
