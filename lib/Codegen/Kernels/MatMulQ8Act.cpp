@@ -20,13 +20,13 @@
 //    −s·z). The offset term uses the quantized activations' sums (Σ q·dx, as ggml's bsums), not
 //    the float sums of x: then the result is exactly Σ w · x̂, whose error Σ w · (x̂ − x)
 //    involves the centred weights, smaller than with the uncentred a · code (codes are 0..15,
-//    the offset removes their mean). That form (a blend of the step's table entries, two FMAs)
-//    is left to int4 g64. Layouts whose table entries cover whole steps (int4 groups of >= 128
-//    columns) or are the activation blocks (int4 g32) add the offset terms once per row,
-//    Σ_e o_e · Σx̂_e over the row's entries spread over the 16 lanes, and per step only
-//    acc(j) += float(isum) · (dx_{j/4} · a), resp. · c_{j/4} with c = a · dx per block from a
-//    per-row table (2 cores streaming, int4 g128 14336 x 4096 30.3 -> 33.5 GB/s, 4096 x 14336
-//    25.6 -> 27.3). q4_0, whose d sits inside each block, computes c from the step's own 4 d
+//    the offset removes their mean). It is added once per row, Σ_e o_e · Σx̂_e over the row's
+//    table entries spread over the 16 lanes, and per step only acc(j) += float(isum) ·
+//    (dx_{j/4} · a) where an entry covers whole steps (int4 groups of >= 128 columns), else
+//    float(isum) · c_{j/4} with c = a · dx per activation block from a per-row table (int4 g32:
+//    an entry per block, g64: per 2 blocks) (2 cores streaming, int4 g128 14336 x 4096 30.3 ->
+//    33.5 GB/s, 4096 x 14336 25.6 -> 27.3; int4 g64, which blended the step's 2 entries with two
+//    FMAs per step before: 14336 x 4096 32.6 -> 35.6, one core in L2 21.9 -> 26.0). q4_0, whose d sits inside each block, computes c from the step's own 4 d
 //    and starts the integer sums at −8 · Σ q of each block's activation codes, a quarter in each
 //    of its 4 lanes (no per-row work; 4096 x 14336 15.6 -> 22.3 in three changes).
 // 4. y = the fixed pairwise sum of the 16 lanes.
@@ -219,25 +219,22 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   Func qsum("q8_block_qsum");
   qsum(t, s, i) = 0;
   qsum(t, s, i) += cast<int32_t>(xq(16 * t + r16.x, r16.y, s, i));
-  Func dxb("q8_block_dx"), xsb("q8_block_xsum");
+  Func dxb("q8_block_dx");
   dxb(t, s, i) = dx(L.column(s, 0, 16 * t) / 32, i);
-  // Scaled by the layout's offset factor when it folds the offsets (see below), and by 1/4:
-  // each of the block's 4 lanes adds a quarter (they share the weight scale and offset).
-  const float xsScale = L.offsetFactor() != 0.0f ? L.offsetFactor() : 1.0f;
-  xsb(t, s, i) = (0.25f * xsScale * dxb(t, s, i)) * cast<float>(qsum(t, s, i));
-  // Per step (computed in the step loop): the 4 blocks' values, read by the lanes as j / 4,
-  // which becomes one permute of a 4-lane vector (read from the per-call Funcs directly, the
+  // Per step (computed in the step loop): the 4 blocks' scales, read by the lanes as j / 4,
+  // which becomes one permute of a 4-lane vector (read from the per-call Func directly, the
   // same index became a gather).
-  Func dxs("q8_step_dx"), xss("q8_step_xsum");
+  Func dxs("q8_step_dx");
   dxs(t, s, i) = dxb(t, s, i);
-  xss(t, s, i) = xsb(t, s, i);
-  // Layouts whose table entries cover whole steps (int4 groups of >= 128 columns: one weight
-  // scale per step) or are the activation blocks themselves (q4_0, int4 g32): the offsets' part
-  // is added once per row (below), and per step the lanes only scale their integer sums.
+  // The offsets' part is added once per row (below), and per step the lanes only scale their
+  // integer sums: by the step's one table entry where entries cover whole steps (int4 groups of
+  // >= 128 columns, `wide`), else by a per-block product of weight scale and activation scale
+  // (q4_0, int4 g32: an entry per activation block; int4 g64: an entry per 2 blocks).
   // xse: per table entry, Σ over its blocks of dx · Σ q.
   const int stepsPerEntry = L.stepsPerEntry();
   const bool wide = stepsPerEntry > 0;
-  const bool blockEntries = !wide && L.laneEntries(s).size() == 4;
+  const bool blockEntries = !wide;
+  const int blocksPerEntry = wide ? 0 : 4 / int(L.laneEntries(s).size());
   // Parameters inside the blocks (q4_0): each step reads its 4 blocks' d itself (the row stays
   // one sequential pass), and the offsets go into the integer sums: each of a block's 4 lanes
   // (which share d · dx) starts at c/4 · Σ q over the block's 32 activation codes (c = −8, an
@@ -245,7 +242,7 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   const float factor4 = L.offsetFactor() / 4.0f;
   const bool stepScales = blockEntries && L.paramsInBlocks() && factor4 != 0.0f &&
                           factor4 == float(int(factor4));
-  const bool rowOffsets = wide || (blockEntries && !stepScales);
+  const bool rowOffsets = !stepScales;
   Func xse("q8_entry_xsum"), qoffB("q8_block_offset"), qoffS("q8_step_offset");
   if (stepScales) {
     // Per call, then per step (staged like dxs, spread over the lanes by one permute): 16 bytes
@@ -258,8 +255,11 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     xse(e, i) = 0.0f;
     xse(e, i) += dxb(rk.x, stepsPerEntry * e + rk.y, i) *
                  cast<float>(qsum(rk.x, stepsPerEntry * e + rk.y, i));
-  } else if (blockEntries) {
-    xse(e, i) = dx(e, i) * cast<float>(qsum(e % 4, e / 4, i));
+  } else {
+    RDom rk(0, blocksPerEntry, "rk");
+    Expr b = blocksPerEntry * e + rk;
+    xse(e, i) = 0.0f;
+    xse(e, i) += dx(b, i) * cast<float>(qsum(b % 4, b / 4, i));
   }
   // An int16 1 that Halide cannot fold away (pmaddwd's second operand).
   Func one("q8_one");
@@ -283,26 +283,14 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
       return par(b, r);
     return par(b, r)[k];
   };
-  const float factor = L.offsetFactor();
+  // The weight scales (the offsets are read from par where they are used, below).
   Func tab("q8_table");
   {
     Expr a, o;
     L.tableEntry(e, cols, [&](Expr b) { return w(b, r); }, P, a, o);
-    if (factor != 0.0f)
-      tab(e, r) = a;
-    else
-      tab(e, r) = Tuple(a, o);
+    tab(e, r) = a;
   }
-  auto tabA = [&](Expr ee) -> Expr {
-    if (factor != 0.0f)
-      return tab(ee, r);
-    return tab(ee, r)[0];
-  };
-  auto tabO = [&](Expr ee) -> Expr {
-    if (factor != 0.0f)
-      return Expr();
-    return tab(ee, r)[1];
-  };
+  auto tabA = [&](Expr ee) -> Expr { return tab(ee, r); };
 
   // 4. Per row and step: the lanes' integer sums, then their float contribution.
   auto nib = [&](Expr s_, Expr pp, Expr half) {
@@ -337,7 +325,8 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   acc(j, r, i) = 0.0f;
   // blockEntries: per step the 4 blocks' weight scale times activation scale as a 4-lane vector
   // (staged like dxs, spread over the lanes by a permute); the products come from a per-row
-  // table, or with stepScales from the step's own d.
+  // table (per activation block: its entry's scale times its dx), or with stepScales from the
+  // step's own d.
   Func comb("q8_block_scale"), combS("q8_step_scale");
   if (wide) {
     // Per step: the integer sums scaled by the lanes' activation blocks and the step's entry.
@@ -348,24 +337,11 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
       Expr d = halfAt([&](Expr b) { return w(b, r); }, L.halfParamByte(4 * s + t, 0, cols));
       combS(t, s, r, i) = d * dxb(t, s, i); // dxb: per call (dx inlined costs a multiply)
     } else {
-      comb(e, r, i) = tabA(e) * dx(e, i);
+      // e: the activation block (cols / 32 of them).
+      comb(e, r, i) = tabA(e / blocksPerEntry) * dx(e, i);
       combS(t, s, r, i) = comb(4 * s + t, r, i);
     }
     acc(j, r, i) += f32(isum(j, rs, r, i)) * combS(j / 4, rs, r, i);
-  } else {
-    // The lane's scale and offset: its group's table entry (scalar loads, blended).
-    std::vector<Expr> entries = L.laneEntries(rs);
-    const int n = int(entries.size()), per = 16 / n;
-    Expr a = tabA(entries[0]), o = tabO(entries[0]);
-    for (int g = 1; g < n; ++g) {
-      a = select(j >= g * per, tabA(entries[g]), a);
-      if (o.defined())
-        o = select(j >= g * per, tabO(entries[g]), o);
-    }
-    Expr isumF = f32(isum(j, rs, r, i));
-    // o = c · a: a · (isum · dx + c · Σx̂), c · Σx̂ precomputed per call.
-    Expr dxl = dxs(j / 4, rs, i), xs = xss(j / 4, rs, i);
-    acc(j, r, i) += o.defined() ? isumF * (a * dxl) + o * xs : a * (isumF * dxl + xs);
   }
   if (rowOffsets) {
     // Then the offsets' part, Σ_e o_e · xse_e, spread over the lanes (lane j adds entries j,
@@ -385,7 +361,6 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   xq.compute_root();
   qsum.compute_root();
   dxb.compute_root();
-  xsb.compute_root();
   one.compute_root();
   const int RB = std::max(1, options.rowBlock);
   Var ro("ro"), ri("ri"), rr("rr");
@@ -402,7 +377,6 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   qsum.bound(t, 0, 4).vectorize(t);
   qsum.update().reorder(r16.x, r16.y, t).atomic().vectorize(r16.x).unroll(r16.y).unroll(t);
   dxb.bound(t, 0, 4).vectorize(t);
-  xsb.bound(t, 0, 4).vectorize(t);
   one.vectorize(q, 16);
   tab.vectorize(e, 16, TailStrategy::GuardWithIf);
   par.vectorize(pb, 16, TailStrategy::GuardWithIf);
@@ -450,8 +424,7 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   }
   if (rowOffsets) {
     xse.compute_root().vectorize(e, 16, TailStrategy::GuardWithIf);
-    if (wide)
-      xse.update().vectorize(e, 16, TailStrategy::GuardWithIf);
+    xse.update().vectorize(e, 16, TailStrategy::GuardWithIf);
   }
   // One row per step: software prefetch of the row's codes 4 steps (256 bytes) ahead, past
   // the row's end into the next row (prefetches do not fault). 2 cores streaming, 10-12 rounds
@@ -460,15 +433,10 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   // did not gain (4096 x 14336: 22.1 without, 20.5 with), and neither did the float kernels.
   if (RB == 1 && o.parallel() && options.weights.defined())
     acc.update(0).prefetch(options.weights, rs, rs, 4, PrefetchBoundStrategy::NonFaulting);
-  if (!blockEntries) {
+  if (wide) {
     dxs.compute_at(acc, rs).bound(t, 0, 4).vectorize(t);
     if (unrollBatch)
       dxs.unroll(i);
-  }
-  if (!rowOffsets) {
-    xss.compute_at(acc, rs).bound(t, 0, 4).vectorize(t);
-    if (unrollBatch)
-      xss.unroll(i);
   }
   isum.compute_at(acc, rs).vectorize(j);
   if (RB > 1)
