@@ -398,22 +398,24 @@ class Runner:
     def point_path(self, p):
         return os.path.join(self.points_dir, p["id"] + ".json")
 
-    def is_done(self, p):
+    def _finished(self, p):
+        """The point file of a finished run of this point's definition (any tools), or None."""
         try:
             j = read_json(self.point_path(p))
         except (OSError, ValueError):
-            return False
-        return j.get("status") == "ok" and j.get("id") == p["id"] and \
-            j.get("definition") == p["definition"] and j.get("tools") == self.point_stamp(p)
+            return None
+        ok = j.get("status") == "ok" and j.get("id") == p["id"] and \
+            j.get("definition") == p["definition"]
+        return j if ok else None
+
+    def is_done(self, p):
+        j = self._finished(p)
+        return j is not None and j.get("tools") == self.point_stamp(p)
 
     def made_by_other_tools(self, p):
         """A finished point whose results another qcc build made (it runs again)."""
-        try:
-            j = read_json(self.point_path(p))
-        except (OSError, ValueError):
-            return False
-        return j.get("status") == "ok" and j.get("definition") == p["definition"] and \
-            j.get("tools") != self.point_stamp(p)
+        j = self._finished(p)
+        return j is not None and j.get("tools") != self.point_stamp(p)
 
     def run_point(self, p):
         """Run one point; returns its JSON (also written), or None when interrupted."""
