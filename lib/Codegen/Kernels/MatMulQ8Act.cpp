@@ -26,9 +26,10 @@
 //    float(isum) · c_{j/4} with c = a · dx per activation block from a per-row table (int4 g32:
 //    an entry per block, g64: per 2 blocks) (2 cores streaming, int4 g128 14336 x 4096 30.3 ->
 //    33.5 GB/s, 4096 x 14336 25.6 -> 27.3; int4 g64, which blended the step's 2 entries with two
-//    FMAs per step before: 14336 x 4096 32.6 -> 35.6, one core in L2 21.9 -> 26.0). q4_0, whose d sits inside each block, computes c from the step's own 4 d
-//    and starts the integer sums at −8 · Σ q of each block's activation codes, a quarter in each
-//    of its 4 lanes (no per-row work; 4096 x 14336 15.6 -> 22.3 in three changes).
+//    FMAs per step before: 14336 x 4096 32.6 -> 35.6, one core in L2 21.9 -> 26.0). q4_0, whose
+//    d sits inside each block, computes c from the step's own 4 d and starts the integer sums at
+//    −8 · Σ q of each block's activation codes, a quarter in each of its 4 lanes (no per-row
+//    work; 4096 x 14336 15.6 -> 22.3 in three changes).
 // 4. y = the fixed pairwise sum of the 16 lanes.
 //
 // So y equals Σ_k w_k · x̂_k (w the exact dequantized weights) up to float summation order:
@@ -332,7 +333,7 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     // Per step: the integer sums scaled by the lanes' activation blocks and the step's entry.
     Expr a = tabA(rs / stepsPerEntry);
     acc(j, r, i) += f32(isum(j, rs, r, i)) * (dxs(j / 4, rs, i) * a);
-  } else if (blockEntries) {
+  } else {
     if (stepScales) {
       Expr d = halfAt([&](Expr b) { return w(b, r); }, L.halfParamByte(4 * s + t, 0, cols));
       combS(t, s, r, i) = d * dxb(t, s, i); // dxb: per call (dx inlined costs a multiply)

@@ -50,12 +50,13 @@ public:
                           const std::function<Halide::Expr(Halide::Expr)> &w,
                           const std::function<Halide::Expr(Halide::Expr, int)> &P,
                           Halide::Expr &a, Halide::Expr &o) const = 0;
-  /// c when every offset is c · its scale (o = c · a: q4_0, symmetric int4), else 0: the
-  /// kernel then folds c · Σ x̂ into the activations' per-lane data.
+  /// c when every offset is c · its scale (o = c · a: q4_0, symmetric int4), else 0: with
+  /// paramsInBlocks (q4_0) the kernel then starts the integer sums at c · Σ q (c a multiple of 4).
   virtual float offsetFactor() const { return 0.0f; }
   /// The table entries of step s, one per equal group of lanes (group g: lanes
-  /// g·16/n .. (g+1)·16/n − 1 for n entries). With 4 entries per step, entry e must be the
-  /// activation block of columns 32e .. 32e + 31 (the kernel then folds d·dx per block).
+  /// g·16/n .. (g+1)·16/n − 1 for n entries; n = 1, 2 or 4). With n > 1, entry e must cover
+  /// the activation blocks 4e/n .. 4(e+1)/n − 1 (columns 32 each): the kernel scales each block
+  /// by its entry's scale times its activation scale.
   virtual std::vector<Halide::Expr> laneEntries(Halide::Expr s) const = 0;
   /// Steps per table entry when each entry covers whole steps (int4 groups of G >= 128
   /// columns: G / 128), else 0 (several entries per step: q4_0, int4 g32 / g64).
