@@ -8,8 +8,9 @@
 // before each call did not evict them here: bf16 then read 180 % of the read bandwidth).
 // Reports GB/s of weight bytes read and its ratio to a STREAM-like read bandwidth measured in
 // the same process right before and after the row (the higher of the two; a parallel sum over
-// a separate 256 MB array, one thread per core, like Halide's thread pool). q4_0 is also timed at the generators' lower -O levels (opt=0: scalar
-// serial, 1: vectorised, 2: + parallel), q4_K at O2 (no unrolled steps); the other rows are O3. Usage: gemv-bench [reps]
+// a separate 256 MB array, one thread per core, like Halide's thread pool). q4_0 is also timed
+// at the generators' lower -O levels (opt=0: scalar serial, 1: vectorised, 2: + parallel), q4_K
+// at O2 (no unrolled steps); the other rows are O3. Usage: gemv-bench [reps]
 //
 //===----------------------------------------------------------------------===//
 #include "qcc/Quant/GGMLFormats.h"

@@ -183,8 +183,9 @@ Expected<std::unique_ptr<ReferenceExecutor>> ReferenceExecutor::create(ModuleOp 
                       int(RopeScalingKind::linear) == int(rt::RopeScale::Linear) &&
                       int(RopeScalingKind::llama3) == int(rt::RopeScale::Llama3));
         std::optional<std::vector<float>> scaled = rt::scaledRopeFactors(
-            std::move(s.rope.freqFactors), s.rope.headDim, s.rope.theta, rt::RopeScale(int(sc.getKind())),
-            sc.getFactor().convertToDouble(), sc.getLowFreqFactor().convertToDouble(),
+            std::move(s.rope.freqFactors), s.rope.headDim, s.rope.theta,
+            rt::RopeScale(int(sc.getKind())), sc.getFactor().convertToDouble(),
+            sc.getLowFreqFactor().convertToDouble(),
             sc.getHighFreqFactor().convertToDouble(), sc.getOriginalMaxPosition());
         if (!scaled)
           return opError(&op, "has both rope_freqs factors and llama3 scaling");

@@ -411,9 +411,9 @@ void ConvertQLlmToLLVMPass::runOnOperation() {
         static_assert(int(RopeScalingKind::llama3) == int(rt::RopeScale::Llama3) &&
                       int(RopeScalingKind::linear) == int(rt::RopeScale::Linear));
         std::optional<std::vector<float>> scaled = rt::scaledRopeFactors(
-            std::move(factors), hd, theta, rt::RopeScale(int(sc.getKind())), sc.getFactor().convertToDouble(),
-            sc.getLowFreqFactor().convertToDouble(), sc.getHighFreqFactor().convertToDouble(),
-            sc.getOriginalMaxPosition());
+            std::move(factors), hd, theta, rt::RopeScale(int(sc.getKind())),
+            sc.getFactor().convertToDouble(), sc.getLowFreqFactor().convertToDouble(),
+            sc.getHighFreqFactor().convertToDouble(), sc.getOriginalMaxPosition());
         if (!scaled) {
           op.emitOpError("has both rope_freqs factors and llama3 scaling");
           return signalPassFailure();
