@@ -135,20 +135,49 @@ class Tools:
         """sha256 of a tool's contents ("" when absent): which build made an intermediate."""
         with self._lock:
             if name not in self._digests:
-                h = hashlib.sha256()
-                try:
-                    with open(self[name], "rb") as f:
-                        for block in iter(lambda: f.read(1 << 20), b""):
-                            h.update(block)
-                    self._digests[name] = h.hexdigest()
-                except OSError:
-                    self._digests[name] = ""
+                self._digests[name] = _file_digest(self[name])
             return self._digests[name]
+
+    def runtime_digest(self):
+        """What qcc links into every executable besides its own code: the files under
+        ../lib/qcc next to the tools (runtime objects, driver link lines) and qcc's own archives
+        those link lines name (the evaluation driver). They change without qcc changing."""
+        with self._lock:
+            if "(runtime)" not in self._digests:
+                root = os.path.join(os.path.dirname(self.bin_dir), "lib", "qcc")
+                files = []
+                for d, _, names in sorted(os.walk(root)):
+                    for n in sorted(names):
+                        files.append(os.path.join(d, n))
+                        if n.endswith(".rsp"):
+                            try:
+                                with open(files[-1]) as f:
+                                    words = f.read().split()
+                            except OSError:
+                                words = []
+                            files += [w for w in words
+                                      if os.path.isabs(w) and not w.startswith("/usr/")]
+                h = hashlib.sha256()
+                for f in files:
+                    h.update(f"{os.path.basename(f)}:{_file_digest(f)}\n".encode())
+                self._digests["(runtime)"] = h.hexdigest()
+            return self._digests["(runtime)"]
+
+
+def _file_digest(path):
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return ""
+    return h.hexdigest()
 
 
 def tool_stamps(tools):
-    """What each kind of result was made by: a hash of the tools of its step and of the steps
-    before it. A result whose stamp differs from this build's is built (or run) again: an
+    """What each kind of result was made by: a hash of the tools of its step (for the compile,
+    also what qcc links into executables) and of the steps before it. A result whose stamp differs from this build's is built (or run) again: an
     intermediate of another qcc build is never mixed into this one's numbers, and changing one
     tool redoes only what depends on it (a new qcc recompiles, it does not re-quantize)."""
     def stamp(*parts):
@@ -156,7 +185,8 @@ def tool_stamps(tools):
     d = tools.digest
     s = {"import": stamp("import", d("qcc-import"))}
     s["quant"] = stamp("quant", s["import"], d("qcc-quantize"), d("qcc-run"))
-    s["build"] = stamp("build", s["quant"], d("qcc"), *[d(n) for n in Tools.HELPERS])
+    s["build"] = stamp("build", s["quant"], d("qcc"), *[d(n) for n in Tools.HELPERS],
+                       tools.runtime_digest())
     s["eval-reference"] = stamp("eval", s["quant"], d("qcc-run"))
     s["eval-exe"] = stamp("eval", s["build"])
     return s
