@@ -177,9 +177,10 @@ def _file_digest(path):
 
 def tool_stamps(tools):
     """What each kind of result was made by: a hash of the tools of its step (for the compile,
-    also what qcc links into executables) and of the steps before it. A result whose stamp differs from this build's is built (or run) again: an
-    intermediate of another qcc build is never mixed into this one's numbers, and changing one
-    tool redoes only what depends on it (a new qcc recompiles, it does not re-quantize)."""
+    also what qcc links into executables) and of the steps before it. A result whose stamp
+    differs from this build's is built (or run) again: an intermediate of another qcc build is
+    never mixed into this one's numbers, and changing one tool redoes only what depends on it
+    (a new qcc recompiles, it does not re-quantize)."""
     def stamp(*parts):
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
     d = tools.digest
