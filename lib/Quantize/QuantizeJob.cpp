@@ -12,7 +12,6 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MathExtras.h"
-#include "llvm/Support/Path.h"
 
 using namespace llvm;
 
@@ -20,13 +19,6 @@ namespace qcc {
 namespace {
 
 Error fail(const Twine &msg) { return createStringError(inconvertibleErrorCode(), msg); }
-
-std::string absolute(StringRef p) {
-  SmallString<256> s(p);
-  sys::fs::make_absolute(s);
-  sys::path::remove_dots(s, true);
-  return s.str().str();
-}
 
 } // namespace
 
@@ -90,10 +82,10 @@ Expected<QuantizeReport> runQuantizeJob(const QuantizeJob &job, OptionSpelling s
   if (!loaded)
     return loaded.takeError();
   LoadedModel &m = *loaded;
-  for (const std::string &o : {absolute(job.output), absolute(opts.ggufPath)})
-    if (o == absolute(job.input) || o == absolute(m.weights->path))
+  for (const std::string &o : {absolutePath(job.output), absolutePath(opts.ggufPath)})
+    if (o == absolutePath(job.input) || o == absolutePath(m.weights->path))
       return fail("refusing to overwrite the input " + o);
-  if (absolute(job.output) == absolute(opts.ggufPath))
+  if (absolutePath(job.output) == absolutePath(opts.ggufPath))
     return fail("the module and the weight file must be different files");
   // A module whose scales were folded (--fold-only, qllm-fold-scales) only rounds (SmoothQuant)
   // or searches the clipping (AWQ).
@@ -112,7 +104,7 @@ Expected<QuantizeReport> runQuantizeJob(const QuantizeJob &job, OptionSpelling s
   auto written = readGGUFModel(opts.ggufPath);
   if (!written)
     return cleanup(toString(written.takeError()));
-  (*written)->path = absolute(opts.ggufPath);
+  (*written)->path = absolutePath(opts.ggufPath);
   if (Error e = retargetModule(*m.module, *report, **written))
     return cleanup(toString(std::move(e)));
   {

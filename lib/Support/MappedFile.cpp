@@ -91,6 +91,13 @@ Expected<const uint8_t *> ByteReader::take(uint64_t n, StringRef what) {
   return p;
 }
 
+std::string absolutePath(StringRef path) {
+  SmallString<256> s(path);
+  sys::fs::make_absolute(s);
+  sys::path::remove_dots(s, /*remove_dot_dot=*/true);
+  return s.str().str();
+}
+
 Error writeFileAtomically(StringRef path, function_ref<Error(raw_ostream &)> write) {
   SmallString<256> dir(path);
   sys::path::remove_filename(dir);

@@ -2,6 +2,7 @@
 #include "PassUtils.h"
 #include "qcc/Dialect/QLlm/QLlmOps.h"
 #include "qcc/Exec/CalibrationFile.h"
+#include "qcc/Support/MappedFile.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -70,9 +71,7 @@ FailureOr<ModuleInputs> openModuleInputs(ModuleOp module) {
 FailureOr<std::string> outputPath(ModuleOp module, llvm::StringRef option, llvm::StringRef path) {
   if (path.empty())
     return module.emitError() << "the option " << option << "=FILE is required";
-  llvm::SmallString<256> out(path);
-  llvm::sys::fs::make_absolute(out);
-  llvm::sys::path::remove_dots(out, true);
+  const std::string out = absolutePath(path);
   for (StringRef attr : {QLlmDialect::kWeightsAttrName, QLlmDialect::kCalibrationAttrName}) {
     Attribute a = module->getAttr(attr);
     StringRef existing = isa_and_nonnull<WeightFileAttr>(a)        ? cast<WeightFileAttr>(a).getPath()
@@ -82,7 +81,7 @@ FailureOr<std::string> outputPath(ModuleOp module, llvm::StringRef option, llvm:
       return module.emitError() << option << "=" << path << " would overwrite the module's "
                                 << attr << " file";
   }
-  return out.str().str();
+  return out;
 }
 
 void useCalibration(QuantizeOptions &opts, const ModuleInputs &in, llvm::StringRef text,

@@ -56,13 +56,6 @@ bool fail(std::string &err, Error e) {
   return false;
 }
 
-std::string absolutePath(StringRef p) {
-  SmallString<256> s(p);
-  sys::fs::make_absolute(s);
-  sys::path::remove_dots(s, /*remove_dot_dot=*/true);
-  return s.str().str();
-}
-
 std::string toJSONText(json::Object o) {
   return formatv("{0:2}", json::Value(std::move(o))).str();
 }

@@ -20,7 +20,6 @@ namespace qcc::python {
 
 /// Sets `err` to the error's message; returns false.
 bool fail(std::string &err, llvm::Error e);
-std::string absolutePath(llvm::StringRef p);
 /// Pretty-printed as the tools print --json objects.
 std::string toJSONText(llvm::json::Object o);
 

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "qcc/Import/ModelSource.h"
 #include "qcc/Import/ModelToMLIR.h"
+#include "qcc/Support/MappedFile.h"
 #include "qcc/Tokenizer/Tokenizer.h"
 
 #include "mlir/IR/AsmState.h"
@@ -50,13 +51,6 @@ static cl::opt<uint64_t> seed("seed", cl::desc("Seed of the synthetic weights"),
   exit(1);
 }
 
-static std::string absolute(StringRef p) {
-  SmallString<256> s(p);
-  sys::fs::make_absolute(s);
-  sys::path::remove_dots(s, /*remove_dot_dot=*/true);
-  return s.str().str();
-}
-
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(cat);
@@ -84,9 +78,9 @@ int main(int argc, char **argv) {
     auto kind = sniffTokenizerKind(tokenizerPath);
     if (!kind)
       die(toString(kind.takeError()));
-    src->tokenizer = {absolute(tokenizerPath), *kind};
+    src->tokenizer = {absolutePath(tokenizerPath), *kind};
   } else if (!src->tokenizer.path.empty()) {
-    src->tokenizer.path = absolute(src->tokenizer.path);
+    src->tokenizer.path = absolutePath(src->tokenizer.path);
   }
   if (!src->tokenizer.path.empty()) {
     auto tok = Tokenizer::load(src->tokenizer.path, src->tokenizer.kind, src->config.vocabSize);
@@ -102,7 +96,7 @@ int main(int argc, char **argv) {
   if (src->materialize) {
     StringRef out(output);
     sidePath = (out.ends_with(".mlir") ? out.drop_back(5) : out).str() + ".weights.gguf";
-    if (!input.empty() && absolute(sidePath) == absolute(input))
+    if (!input.empty() && absolutePath(sidePath) == absolutePath(input))
       die("refusing to overwrite the input " + input);
     if (Error e = writeGGUFModel(*src, sidePath))
       die(toString(std::move(e)));
@@ -120,7 +114,7 @@ int main(int argc, char **argv) {
       sys::fs::remove(sidePath);
     die(msg);
   };
-  if (!input.empty() && absolute(output) == absolute(input))
+  if (!input.empty() && absolutePath(output) == absolutePath(input))
     cleanup("refusing to overwrite the input " + input);
 
   mlir::MLIRContext ctx;
@@ -130,7 +124,7 @@ int main(int argc, char **argv) {
       diag = d.str();
     return mlir::success();
   });
-  std::string weightPath = absolute(sidePath.empty() ? src->path : sidePath);
+  std::string weightPath = absolutePath(sidePath.empty() ? src->path : sidePath);
   mlir::OwningOpRef<mlir::ModuleOp> module = buildModelModule(ctx, *src, weightPath);
   if (!module)
     cleanup("the imported module does not verify: " + diag);

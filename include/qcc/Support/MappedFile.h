@@ -76,6 +76,10 @@ private:
   std::string fileName_;
 };
 
+/// `path` made absolute (against the working folder) with "." and ".." removed: the form the
+/// tools compare paths in (an output must not overwrite an input).
+std::string absolutePath(llvm::StringRef path);
+
 /// Makes an llvm::Error "<file>: <message>".
 llvm::Error fileError(llvm::StringRef file, const llvm::Twine &message);
 
