@@ -13,7 +13,6 @@
 #include "qcc/Dialect/QLlm/QLlmOps.h"
 #include "qcc/Import/ModelSource.h"
 #include "qcc/Import/ModelToMLIR.h"
-#include "qcc/Quant/Mixes.h"
 #include "qcc/Quantize/QuantizeModel.h"
 #include "qcc/Support/MappedFile.h"
 #include "qcc/Tokenizer/Tokenizer.h"

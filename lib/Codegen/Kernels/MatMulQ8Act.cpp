@@ -100,9 +100,7 @@ public:
     o = -8.0f * a;
   }
   float offsetFactor() const override { return -8.0f; }
-  std::vector<Expr> laneEntries(Expr s) const override {
-    return {4 * s, 4 * s + 1, 4 * s + 2, 4 * s + 3};
-  }
+  int entryColumns() const override { return 32; }
   bool paramsInBlocks() const override { return true; }
 };
 
@@ -129,15 +127,7 @@ public:
     o = symmetric_ ? -8.0f * a : -(a * P(e, 1));
   }
   float offsetFactor() const override { return symmetric_ ? -8.0f : 0.0f; }
-  std::vector<Expr> laneEntries(Expr s) const override {
-    if (group_ >= 128)
-      return {s / (group_ / 128)};
-    std::vector<Expr> e;
-    for (int g = 0; g < 128 / group_; ++g)
-      e.push_back(s * (128 / group_) + g);
-    return e;
-  }
-  int stepsPerEntry() const override { return group_ >= 128 ? group_ / 128 : 0; }
+  int entryColumns() const override { return group_; }
 
 private:
   int paramBytes() const { return symmetric_ ? 2 : 4; }
@@ -232,10 +222,10 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   // >= 128 columns, `wide`), else by a per-block product of weight scale and activation scale
   // (q4_0, int4 g32: an entry per activation block; int4 g64: an entry per 2 blocks).
   // xse: per table entry, Σ over its blocks of dx · Σ q.
-  const int stepsPerEntry = L.stepsPerEntry();
-  const bool wide = stepsPerEntry > 0;
+  const bool wide = L.entryColumns() >= 128;
   const bool blockEntries = !wide;
-  const int blocksPerEntry = wide ? 0 : 4 / int(L.laneEntries(s).size());
+  const int stepsPerEntry = wide ? L.entryColumns() / 128 : 0;
+  const int blocksPerEntry = wide ? 0 : L.entryColumns() / 32;
   // Parameters inside the blocks (q4_0): each step reads its 4 blocks' d itself (the row stays
   // one sequential pass), and the offsets go into the integer sums: each of a block's 4 lanes
   // (which share d · dx) starts at c/4 · Σ q over the block's 32 activation codes (c = −8, an

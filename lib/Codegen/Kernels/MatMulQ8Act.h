@@ -53,14 +53,10 @@ public:
   /// c when every offset is c · its scale (o = c · a: q4_0, symmetric int4), else 0: with
   /// paramsInBlocks (q4_0) the kernel then starts the integer sums at c · Σ q (c a multiple of 4).
   virtual float offsetFactor() const { return 0.0f; }
-  /// The table entries of step s, one per equal group of lanes (group g: lanes
-  /// g·16/n .. (g+1)·16/n − 1 for n entries; n = 1, 2 or 4). With n > 1, entry e must cover
-  /// the activation blocks 4e/n .. 4(e+1)/n − 1 (columns 32 each): the kernel scales each block
-  /// by its entry's scale times its activation scale.
-  virtual std::vector<Halide::Expr> laneEntries(Halide::Expr s) const = 0;
-  /// Steps per table entry when each entry covers whole steps (int4 groups of G >= 128
-  /// columns: G / 128), else 0 (several entries per step: q4_0, int4 g32 / g64).
-  virtual int stepsPerEntry() const { return 0; }
+  /// Columns per table entry, a power of two >= 32 (q4_0: 32, int4: the group): entries of
+  /// >= 128 columns cover whole 128-column steps, smaller ones whole 32-column activation
+  /// blocks (the kernel scales each block by its entry's scale times its activation scale).
+  virtual int entryColumns() const = 0;
   /// True when the f16 parameters sit inside the blocks between the codes (q4_0), so that
   /// reading a row's parameters up front would touch every line of the row before the step loop.
   virtual bool paramsInBlocks() const { return false; }
