@@ -22,6 +22,11 @@
 # plus the KV cache read by attention (bench's kv_cache_bytes covers prompt + gen positions; the
 # mean decode step reads (prompt + gen/2) / (prompt + gen) of it: ~0.1% of the weights here).
 # bench's weights_bytes (all tensors, embedding included) is printed too.
+# The bench also runs with --roofline: after each decode step the executable reads the weights
+# that step streamed (the same bytes, mapping and threads) and times that read on its own; the
+# ratio of the summed times ("paired") compares each step with the read rate of its own moment,
+# which stream-read before and after the bench cannot when the machine's bandwidth changes
+# within seconds (it does here). Both are printed.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bin="${QCC_BUILD_DIR:-$root/build}/bin"
@@ -102,7 +107,8 @@ for aq in ${act_quants//,/ }; do
   compile_s=$(python3 -c "print(round($t1 - $t0, 2))")
   log "compiled $label in $compile_s s ($nkernels kernels); stream-read, bench, stream-read"
   s1="$("$bin/stream-read" --json)"
-  "$exe" bench --prompt "$prompt" --gen "$gen" --repeat "$repeat" --json > "$work/bench-$tag.json"
+  "$exe" bench --prompt "$prompt" --gen "$gen" --repeat "$repeat" --roofline --json \
+    > "$work/bench-$tag.json"
   s2="$("$bin/stream-read" --json)"
   echo "{\"model\": \"$label\", \"compile_s\": $compile_s, \"kernels\": $nkernels, \"report\": \"$work/llama3-8b-$m.report.json\", \"bench\": \"$work/bench-$tag.json\", \"stream\": [$s1, $s2]}" >> "$results"
 done
@@ -139,7 +145,15 @@ for line in open(sys.argv[1]):
                      # (against the faster) is then a bound, not a measurement.
                      stream_unsteady=max(s["best_gb_s"] for s in r["stream"]) >
                      1.25 * min(s["best_gb_s"] for s in r["stream"]),
-                     roofline_tok_s=stream * 1e9 / per_tok, threads=b.get("threads")))
+                     roofline_tok_s=stream * 1e9 / per_tok, threads=b.get("threads"),
+                     # bench --roofline: each decode step against a read of the weights it
+                     # streamed, timed right after it (docs/Driver.md)
+                     paired_fraction=b["roofline"]["fraction"],
+                     paired_step_fraction_p50=b["roofline"]["step_fraction"]["p50"],
+                     paired_read_gb_s_p50=b["roofline"]["read_gb_s"]["p50"],
+                     paired_read_gb_s_range=[b["roofline"]["read_gb_s"]["min"],
+                                             b["roofline"]["read_gb_s"]["max"]],
+                     streamed_bytes=b["roofline"]["streamed_bytes"]))
 if os.environ["JSON"] == "1":
     print(json.dumps(dict(benchmark="decode-roofline", shape="llama3-8b", prompt=p, gen=g, models=rows)))
 else:
@@ -154,6 +168,10 @@ else:
               f"(runs {', '.join(f'{v:.2f}' for v in x['stream_runs_gb_s'])}); "
               f"roofline fraction {100*x['roofline_fraction']:.1f}% "
               f"(roofline {x['roofline_tok_s']:.2f} tok/s)")
+        print(f"  paired with a read of the {x['streamed_bytes']/1e9:.3f} GB each step streams, "
+              f"right after each step: {100*x['paired_fraction']:.1f}% of the reads (per step p50 "
+              f"{100*x['paired_step_fraction_p50']:.1f}%; reads p50 {x['paired_read_gb_s_p50']:.2f} "
+              f"GB/s, {x['paired_read_gb_s_range'][0]:.2f}..{x['paired_read_gb_s_range'][1]:.2f})")
         if x["stream_unsteady"]:
             print("  note: the two stream-read runs differ by more than 25%: the machine's "
                   "bandwidth changed during this model's run, so the fraction is only a lower bound")

@@ -40,14 +40,17 @@ void argmaxRows(const std::vector<float> &logits, int64_t B, int64_t T, int64_t 
 /// Times of one round with B sequences: prefill forward, prefill + first sampling (time to first
 /// token), and each decode step (durations); `first` and `end`: the clock after the first choice
 /// and after the last step.
+/// `reads`: with a read model, each step's read pass (seconds, `readBytes` each).
 struct Round {
   double prefill = 0, ttft = 0, first = 0, end = 0;
-  std::vector<double> steps;
+  std::vector<double> steps, reads;
+  uint64_t readBytes = 0;
 };
 
-/// One round on `tokens` [B, P] (row-major): reset(B), prefill, `gen` greedy decode steps.
+/// One round on `tokens` [B, P] (row-major): reset(B), prefill, `gen` greedy decode steps; with
+/// `readModel`, each step followed by a timed readStreamedWeights() (then `end` includes them).
 Expected<Round> runRound(ModelInstance &inst, ArrayRef<int32_t> tokens, int64_t B, int64_t gen,
-                         const Now &now) {
+                         const Now &now, DriverModel *readModel = nullptr) {
   const int64_t P = int64_t(tokens.size()) / B, V = inst.vocabSize();
   std::vector<float> logits;
   std::vector<int32_t> next;
@@ -68,6 +71,19 @@ Expected<Round> runRound(ModelInstance &inst, ArrayRef<int32_t> tokens, int64_t 
       return std::move(e);
     argmaxRows(logits, B, 1, 0, V, next);
     r.steps.push_back(now() - ts);
+    if (readModel) {
+      const double tr = now();
+      Expected<uint64_t> bytes = readModel->readStreamedWeights();
+      if (!bytes)
+        return bytes.takeError();
+      r.reads.push_back(now() - tr);
+      if (*bytes == 0)
+        return fail("--roofline: the decode step streamed no weights from host memory");
+      if (r.readBytes != 0 && *bytes != r.readBytes)
+        return fail(formatv("--roofline: the decode steps streamed {0} then {1} bytes",
+                            r.readBytes, *bytes));
+      r.readBytes = *bytes;
+    }
   }
   r.end = r.steps.empty() ? r.first : now();
   return r;
@@ -84,11 +100,11 @@ std::vector<int32_t> replicate(ArrayRef<int32_t> prompt, int64_t B) {
 
 /// warmup + repeat rounds; the warmup rounds are dropped.
 Expected<std::vector<Round>> runRounds(ModelInstance &inst, ArrayRef<int32_t> prompt, int64_t B,
-                                       const BenchOptions &o) {
+                                       const BenchOptions &o, DriverModel *readModel = nullptr) {
   std::vector<Round> rounds;
   const std::vector<int32_t> tokens = replicate(prompt, B);
   for (int64_t i = 0; i < o.warmup + o.repeat; ++i) {
-    Expected<Round> r = runRound(inst, tokens, B, o.genTokens, o.clock);
+    Expected<Round> r = runRound(inst, tokens, B, o.genTokens, o.clock, readModel);
     if (!r)
       return r.takeError();
     if (i >= o.warmup)
@@ -171,6 +187,28 @@ json::Object concurrencyJSON(const ConcurrencyResult &c) {
                       {"kv_cache_bytes", int64_t(c.kvCacheBytes)}};
 }
 
+/// The latency rounds' decode steps against their read passes.
+RooflineResult rooflineOf(const std::vector<Round> &rounds, double decodeTokS) {
+  RooflineResult f;
+  std::vector<double> gbs, fractions;
+  double read = 0, step = 0;
+  for (const Round &rd : rounds) {
+    f.streamedBytes = rd.readBytes;
+    for (size_t i = 0; i < rd.reads.size(); ++i) {
+      gbs.push_back(double(rd.readBytes) / rd.reads[i] / 1e9);
+      fractions.push_back(rd.reads[i] / rd.steps[i]);
+      read += rd.reads[i];
+      step += rd.steps[i];
+    }
+  }
+  f.readGBs = summarize(gbs);
+  f.stepFraction = summarize(fractions);
+  f.fraction = read / step;
+  f.rooflineTokS = double(fractions.size()) / read;
+  f.decodeGBs = double(f.streamedBytes) * decodeTokS / 1e9;
+  return f;
+}
+
 std::string mib(uint64_t bytes) { return formatv("{0:F2} MiB", double(bytes) / (1 << 20)).str(); }
 
 } // namespace
@@ -243,7 +281,10 @@ Expected<BenchResult> bench(DriverModel &model, StringRef modelLabel,
     r.promptSource = "random";
   }
 
-  Expected<std::vector<Round>> rounds = runRounds(inst, prompt, 1, o);
+  if (o.roofline)
+    if (Expected<uint64_t> probe = model.readStreamedWeights(); !probe)
+      return probe.takeError(); // this host cannot: say so before the rounds
+  Expected<std::vector<Round>> rounds = runRounds(inst, prompt, 1, o, o.roofline ? &model : nullptr);
   if (!rounds)
     return rounds.takeError();
   r.kvCacheBytes = inst.kvCacheBytes();
@@ -261,6 +302,8 @@ Expected<BenchResult> bench(DriverModel &model, StringRef modelLabel,
   r.decodeTokS = double(steps.size()) / decode;
   r.ttftMs = summarize(toMs(ttft));
   r.decodeLatencyMs = summarize(toMs(steps));
+  if (o.roofline)
+    r.roofline = rooflineOf(*rounds, r.decodeTokS);
 
   for (int64_t B : o.batches) {
     Expected<std::vector<Round>> br = runRounds(inst, prompt, B, o);
@@ -335,6 +378,13 @@ json::Object BenchResult::toJSON() const {
                  {"seconds", seconds}};
   if (!textFile.empty())
     o["text"] = textFile;
+  if (roofline)
+    o["roofline"] = json::Object{{"streamed_bytes", int64_t(roofline->streamedBytes)},
+                                 {"read_gb_s", latencyJSON(roofline->readGBs)},
+                                 {"decode_gb_s", roofline->decodeGBs},
+                                 {"fraction", roofline->fraction},
+                                 {"step_fraction", latencyJSON(roofline->stepFraction)},
+                                 {"roofline_tok_s", roofline->rooflineTokS}};
   json::Array concurrentJSON;
   for (const ConcurrencyResult &c : concurrent)
     concurrentJSON.push_back(concurrencyJSON(c));
@@ -383,6 +433,14 @@ void BenchResult::print(raw_ostream &os) const {
                     c.totalTokensPerS, c.requestLatencyMs.p50, c.requestLatencyMs.p99,
                     c.requestTtftMs.p50, c.requestTtftMs.p99);
   }
+  if (roofline)
+    os << formatv("roofline  {0:F3} GB streamed per step: read {1:F2} GB/s (p50 of {2} passes), "
+                  "decode {3:F2} GB/s = {4:F1}% of the paired reads (per step p50 {5:F1}%, min "
+                  "{6:F1}%, max {7:F1}%); {8:F2} tok/s allowed\n",
+                  double(roofline->streamedBytes) / 1e9, roofline->readGBs.p50,
+                  roofline->readGBs.count, roofline->decodeGBs, 100 * roofline->fraction,
+                  100 * roofline->stepFraction.p50, 100 * roofline->stepFraction.min,
+                  100 * roofline->stepFraction.max, roofline->rooflineTokS);
   os << "memory    weights " << mib(weightsBytes) << ", files " << mib(fileBytes)
      << ", KV cache " << mib(kvCacheBytes) << ", peak RSS " << mib(peakRssBytes) << "\n";
 }

@@ -32,6 +32,11 @@ namespace qcc::driver {
 
 ModelInstance::~ModelInstance() = default;
 DriverModel::~DriverModel() = default;
+Expected<uint64_t> DriverModel::readStreamedWeights() {
+  return createStringError(inconvertibleErrorCode(),
+                           "--roofline needs an executable compiled by qcc (its kernels stream "
+                           "the weights; this host does not)");
+}
 DriverModelFactory::~DriverModelFactory() = default;
 
 cl::OptionCategory &optionCategory() {
@@ -113,6 +118,11 @@ cl::list<int64_t> benchConcurrency(
 cl::opt<int64_t> benchRequests("requests",
                                cl::desc("Requests per --concurrency level (default: C x --repeat)"),
                                cl::init(0), cl::sub(benchCmd), cl::cat(optionCategory()));
+cl::opt<bool> benchRoofline(
+    "roofline",
+    cl::desc("After each decode step, time a read of the weights it streamed (the read roofline "
+             "of the same moment; executables compiled by qcc)"),
+    cl::sub(benchCmd), cl::cat(optionCategory()));
 cl::opt<std::string> benchText("text",
                                cl::desc("Take the prompt from this text (default: random tokens)"),
                                cl::sub(benchCmd), cl::cat(optionCategory()));
@@ -290,6 +300,7 @@ int runBench(DriverModel &m) {
   o.repeat = benchRepeat;
   o.warmup = benchWarmup;
   o.seed = seed;
+  o.roofline = benchRoofline;
   if (!benchText.empty()) {
     const Tokenizer &tok = needTokenizer(m);
     auto buf = MemoryBuffer::getFile(benchText);

@@ -21,6 +21,21 @@ int qcc_test_add(hb *, hb *, hb *);
 int qcc_test_swiglu(hb *, hb *, hb *);
 
 int qcc_fake_mode = 0;
+int64_t qcc_fake_matmul_calls[4][5];
+
+/* Mode 3's kernels: the float test kernel (any batch), each call counted by which kernel
+ * qcc_rt_matmul chose (0 decode, 1 prefill, 2 decode2, 3 decode4) and its row count (≤ 4, else
+ * counted as 0). */
+#define COUNTING_KERNEL(name, which)                                                            \
+  static int name(hb *x, hb *w, hb *y) {                                                         \
+    const int32_t n = x->dimensions > 1 ? x->dim[1].extent : 1;                                  \
+    ++qcc_fake_matmul_calls[which][n >= 1 && n <= 4 ? n : 0];                                    \
+    return qcc_test_matmul_f32(x, w, y);                                                         \
+  }
+COUNTING_KERNEL(count_decode, 0)
+COUNTING_KERNEL(count_prefill, 1)
+COUNTING_KERNEL(count_decode2, 2)
+COUNTING_KERNEL(count_decode4, 3)
 
 static int failing_kernel(hb *a, hb *b, hb *y) {
   (void)a;
@@ -31,8 +46,11 @@ static int failing_kernel(hb *a, hb *b, hb *y) {
 }
 
 #define MM(w, x, y, rows, cols)                                                                \
-  qcc_rt_matmul(ctx, (void *)qcc_test_matmul_f32, (void *)qcc_test_matmul_f32, w, x, y, rows,   \
-                cols)
+  (qcc_fake_mode == 3                                                                            \
+       ? qcc_rt_matmul(ctx, (void *)count_decode, (void *)count_prefill, (void *)count_decode2,   \
+                       (void *)count_decode4, w, x, y, rows, cols)                               \
+       : qcc_rt_matmul(ctx, (void *)qcc_test_matmul_f32, (void *)qcc_test_matmul_f32, NULL,      \
+                       NULL, w, x, y, rows, cols))
 
 int32_t qcc_forward(qcc_ctx *ctx, const int32_t *tokens, float *logits) {
   float *x = qcc_rt_slot(ctx, 0), *h = qcc_rt_slot(ctx, 1), *q = qcc_rt_slot(ctx, 2);

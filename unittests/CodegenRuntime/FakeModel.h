@@ -43,8 +43,12 @@ void qcc_fake_set_info(int index, int64_t value);
 void qcc_fake_set_file(const char *path, int64_t size);
 
 /* What qcc_forward does: 0 the model; 1 calls qcc_rt_add with a kernel that fails through
- * halide_error; 2 asks qcc_rt_matmul for more rows than the weight has. */
+ * halide_error; 2 asks qcc_rt_matmul for more rows than the weight has; 3 the model with
+ * counting matmul kernels passed as decode, prefill, decode2 and decode4 (all the float test
+ * kernel, so the logits equal mode 0's), counted in qcc_fake_matmul_calls[which][rows]
+ * (which: 0 decode, 1 prefill, 2 decode2, 3 decode4; rows 1..4, 0 for more). */
 extern int qcc_fake_mode;
+extern int64_t qcc_fake_matmul_calls[4][5];
 
 #ifdef __cplusplus
 }

@@ -311,4 +311,71 @@ TEST_F(Runtime, EmbeddedWeightsGiveTheSameLogits) {
   qcc_model_close(m);
 }
 
+// A decode step of several sequences (T == 1, B > 1) runs each matmul in chunks of 4, 2 and 1
+// tokens through the decode4, decode2 and decode kernels; one token the decode kernel; several
+// tokens per sequence (prefill) the prefill kernel. The logits stay the reference's.
+TEST_F(Runtime, BatchedDecodeStepsRunInChunks) {
+  qcc_model *m = open();
+  ASSERT_NE(m, nullptr);
+  qcc_fake_mode = 3;
+  runCalls(m, /*compare=*/true); // B = 2: prefill, a decode step (one decode2 chunk), prefill
+  qcc_ctx *c = qcc_ctx_new(m);
+  ASSERT_NE(c, nullptr);
+  const int64_t matmuls = FAKE_LAYERS * 7 + 1;
+  std::vector<float> logits(size_t(8 * 3 * FAKE_VOCAB));
+  std::vector<int32_t> tokens(24, 5);
+  for (int64_t B : {1, 2, 3, 4, 7}) {
+    SCOPED_TRACE("B=" + std::to_string(B));
+    ASSERT_EQ(qcc_ctx_reset(c, 8, 4), 0) << qcc_ctx_error(c);
+    std::memset(qcc_fake_matmul_calls, 0, sizeof qcc_fake_matmul_calls);
+    ASSERT_EQ(qcc_ctx_forward(c, tokens.data(), B, 1, 0, logits.data()), 0) << qcc_ctx_error(c);
+    const int64_t fours = B / 4, twos = (B % 4) / 2, ones = B % 2;
+    EXPECT_EQ(qcc_fake_matmul_calls[3][4], fours * matmuls);
+    EXPECT_EQ(qcc_fake_matmul_calls[2][2], twos * matmuls);
+    EXPECT_EQ(qcc_fake_matmul_calls[0][1], ones * matmuls);
+    int64_t total = 0;
+    for (const auto &row : qcc_fake_matmul_calls)
+      for (int64_t n : row)
+        total += n;
+    EXPECT_EQ(total, (fours + twos + ones) * matmuls); // nothing else was called
+  }
+  // Prefill of 2 sequences x 3 tokens: one prefill call of 6 rows per matmul.
+  ASSERT_EQ(qcc_ctx_reset(c, 2, 4), 0) << qcc_ctx_error(c);
+  std::memset(qcc_fake_matmul_calls, 0, sizeof qcc_fake_matmul_calls);
+  ASSERT_EQ(qcc_ctx_forward(c, tokens.data(), 2, 3, 0, logits.data()), 0) << qcc_ctx_error(c);
+  EXPECT_EQ(qcc_fake_matmul_calls[1][0], matmuls);
+  EXPECT_EQ(qcc_fake_matmul_calls[0][1] + qcc_fake_matmul_calls[2][2] +
+                qcc_fake_matmul_calls[3][4],
+            0);
+  qcc_ctx_free(c);
+  qcc_model_close(m);
+}
+
+// qcc_model_read_streamed reads what the forward calls' matmuls read whole: nothing before the
+// first call, then every matmul weight (7 per layer and the output head), not the embedding
+// table, the norms or the rope factors.
+TEST_F(Runtime, ReadStreamedCoversTheMatmulWeights) {
+  qcc_model *m = open(2);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(qcc_model_read_streamed(m), 0u);
+  qcc_ctx *c = qcc_ctx_new(m);
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(qcc_ctx_reset(c, 1, 4), 0) << qcc_ctx_error(c);
+  std::vector<float> logits(FAKE_VOCAB);
+  const int32_t token = 3;
+  ASSERT_EQ(qcc_ctx_forward(c, &token, 1, 1, 0, logits.data()), 0) << qcc_ctx_error(c);
+  uint64_t expected = uint64_t(qcc_weight_table[5 * FAKE_W_OUTPUT + 2]);
+  for (int64_t l = 0; l < FAKE_LAYERS; ++l)
+    for (int64_t k : {FAKE_L_WQ, FAKE_L_WK, FAKE_L_WV, FAKE_L_WO, FAKE_L_GATE, FAKE_L_UP,
+                      FAKE_L_DOWN})
+      expected += uint64_t(qcc_weight_table[5 * (1 + FAKE_PER_LAYER * l + k) + 2]);
+  EXPECT_EQ(qcc_model_read_streamed(m), expected);
+  qcc_model_set_threads(m, 1); // one share, and again with 2: the same bytes
+  EXPECT_EQ(qcc_model_read_streamed(m), expected);
+  qcc_model_set_threads(m, 2);
+  EXPECT_EQ(qcc_model_read_streamed(m), expected);
+  qcc_ctx_free(c);
+  qcc_model_close(m);
+}
+
 } // namespace

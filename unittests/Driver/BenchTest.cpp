@@ -325,4 +325,92 @@ TEST(Bench, ConcurrencyErrors) {
             "--concurrency 16: batch 16 exceeds the fake's 8");
 }
 
+
+/// A model whose read pass advances the fake clock by `readSeconds[i % size]` and returns
+/// `bytes[i % size]` on its i-th call (call 0 is bench's up-front probe).
+class RooflineModel : public FakeModel {
+public:
+  llvm::Expected<uint64_t> readStreamedWeights() override {
+    const size_t i = reads++;
+    now += readSeconds[i % readSeconds.size()];
+    return bytes[i % bytes.size()];
+  }
+  std::vector<double> readSeconds{0.0055, 0.011};
+  std::vector<uint64_t> bytes{1000000};
+  size_t reads = 0;
+};
+
+TEST(Bench, RooflinePairsEachDecodeStepWithAReadPass) {
+  RooflineModel m;
+  BenchOptions o;
+  o.promptTokens = 4;
+  o.genTokens = 4;
+  o.repeat = 2;
+  o.warmup = 1;
+  o.batches = {2};
+  o.roofline = true;
+  o.clock = [&m] { return m.now; };
+  llvm::Expected<BenchResult> r = bench(m, "fake.mlir", o);
+  ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
+  // The probe, then one read after each of the 3 × 4 batch-1 decode steps; none at batch 2.
+  EXPECT_EQ(m.reads, 1u + 12u);
+  // The reads are not part of the steps: each step is the fake's 11 ms.
+  EXPECT_NEAR(r->decodeLatencyMs.max, 11.0, 1e-9);
+  EXPECT_NEAR(r->decodeLatencyMs.min, 11.0, 1e-9);
+  ASSERT_TRUE(r->roofline.has_value());
+  const RooflineResult &f = *r->roofline;
+  EXPECT_EQ(f.streamedBytes, 1000000u);
+  // Measured reads (after the warmup round's 4): calls 5..12 alternate 11 ms and 5.5 ms.
+  EXPECT_EQ(f.readGBs.count, 8u);
+  EXPECT_NEAR(f.readGBs.min, 1e6 / 0.011 / 1e9, 1e-12);
+  EXPECT_NEAR(f.readGBs.max, 1e6 / 0.0055 / 1e9, 1e-12);
+  EXPECT_NEAR(f.stepFraction.min, 0.5, 1e-12);
+  EXPECT_NEAR(f.stepFraction.max, 1.0, 1e-12);
+  EXPECT_NEAR(f.fraction, (4 * 0.0055 + 4 * 0.011) / (8 * 0.011), 1e-12);
+  EXPECT_NEAR(f.rooflineTokS, 8 / (4 * 0.0055 + 4 * 0.011), 1e-9);
+  EXPECT_NEAR(f.fraction, r->decodeTokS / f.rooflineTokS, 1e-12);
+  EXPECT_NEAR(f.decodeGBs, 1e6 * r->decodeTokS / 1e9, 1e-12);
+  llvm::json::Object j = r->toJSON();
+  const llvm::json::Object *jr = j.getObject("roofline");
+  ASSERT_NE(jr, nullptr);
+  EXPECT_EQ(jr->getInteger("streamed_bytes"), 1000000);
+  EXPECT_NEAR(*jr->getNumber("fraction"), f.fraction, 1e-12);
+  ASSERT_NE(jr->getObject("step_fraction"), nullptr);
+  EXPECT_EQ(jr->getObject("read_gb_s")->getInteger("samples"), 8);
+
+  // Without --roofline: no read, no key.
+  RooflineModel plain;
+  o.roofline = false;
+  o.clock = [&plain] { return plain.now; };
+  llvm::Expected<BenchResult> p = bench(plain, "fake.mlir", o);
+  ASSERT_TRUE(bool(p)) << llvm::toString(p.takeError());
+  EXPECT_EQ(plain.reads, 0u);
+  EXPECT_FALSE(p->roofline.has_value());
+  EXPECT_EQ(p->toJSON().getObject("roofline"), nullptr);
+}
+
+TEST(Bench, RooflineErrors) {
+  BenchOptions o;
+  o.promptTokens = 4;
+  o.genTokens = 2;
+  o.repeat = 1;
+  o.warmup = 0;
+  o.roofline = true;
+  auto message = [&](DriverModel &m) {
+    llvm::Expected<BenchResult> r = bench(m, "fake.mlir", o);
+    return r ? std::string("no error") : llvm::toString(r.takeError());
+  };
+  // A host that cannot read its weights says so before running anything.
+  FakeModel cannot;
+  EXPECT_NE(message(cannot).find("--roofline needs an executable compiled by qcc"),
+            std::string::npos);
+  EXPECT_TRUE(cannot.calls.empty());
+  RooflineModel none;
+  none.bytes = {0};
+  EXPECT_EQ(message(none), "--roofline: the decode step streamed no weights from host memory");
+  RooflineModel changing;
+  changing.bytes = {7, 7, 9};
+  EXPECT_EQ(message(changing), "--roofline: the decode steps streamed 7 then 9 bytes");
+}
+
 } // namespace

@@ -31,7 +31,7 @@
 extern "C" {
 #endif
 
-#define QCC_ABI_VERSION 1
+#define QCC_ABI_VERSION 2 /* 2: qcc_rt_matmul takes the batch-2 and batch-4 decode kernels */
 
 typedef struct qcc_model qcc_model;  /* the weights (mapped files or the blob), shared */
 typedef struct qcc_ctx qcc_ctx;      /* one instance: KV cache, activation slots, status */
@@ -105,6 +105,14 @@ int qcc_model_threads(const qcc_model *m);
 /* Changes the kernels' thread count after open (same meaning as qcc_model_open's `threads`);
  * returns the count now in use. */
 int qcc_model_set_threads(qcc_model *m, int threads);
+/* Reads once every weight the forward calls so far have read whole (the matmul weights, the LM
+ * head included; not an embedding table, of which a forward call reads only its tokens' rows):
+ * the bytes a decode step streams, split in contiguous shares over the kernels' thread count
+ * (qcc_model_threads), each summed as 64-bit words, as fast as the memory delivers them (bench
+ * --roofline times it next to each decode step). Returns the bytes read: 0 before the first
+ * forward call, and for --target=cuda (the kernels read device copies). Not while a forward call
+ * runs. */
+uint64_t qcc_model_read_streamed(qcc_model *m);
 /* The i-th string of qcc_model_strings (0 name, 1 qcc target, 2 Halide target, 3 tokenizer
  * path, 4 tokenizer kind). */
 const char *qcc_model_string(int i);
@@ -135,10 +143,14 @@ float *qcc_rt_slot(qcc_ctx *c, int64_t slot);
 /* y[B·T, cols] = table rows of tokens (qcc_embed). */
 void qcc_rt_embed(qcc_ctx *c, void *fn, int64_t weight, const int32_t *tokens, float *y,
                   int64_t cols);
-/* y[B·T, rows] = x[B·T, cols] · Wᵀ (qcc_matmul): `decode_fn` (batch fixed to 1) when B·T == 1,
- * else `prefill_fn` (dynamic batch). */
-void qcc_rt_matmul(qcc_ctx *c, void *decode_fn, void *prefill_fn, int64_t weight, const float *x,
-                   float *y, int64_t rows, int64_t cols);
+/* y[B·T, rows] = x[B·T, cols] · Wᵀ (qcc_matmul): `decode_fn` (batch fixed to 1) when B·T == 1;
+ * a decode step of several sequences (T == 1, B > 1) in chunks of 4, then 2, then 1 rows through
+ * `decode4_fn`, `decode2_fn` and `decode_fn` when all three are given (the q8 decode kernels:
+ * the weights read once per chunk); else `prefill_fn` (dynamic batch). decode2_fn / decode4_fn
+ * may be NULL. */
+void qcc_rt_matmul(qcc_ctx *c, void *decode_fn, void *prefill_fn, void *decode2_fn,
+                   void *decode4_fn, int64_t weight, const float *x, float *y, int64_t rows,
+                   int64_t cols);
 /* y = rms_norm(x) · gamma over rows of `dim` (qcc_rms_norm); gamma is an f32/f16/bf16 weight. */
 void qcc_rt_rms_norm(qcc_ctx *c, void *fn, const float *x, int64_t gamma, float *y, int64_t dim,
                      double eps);

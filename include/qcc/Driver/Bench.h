@@ -13,6 +13,8 @@
 //      until all its requests are done, the next wave after it. The model interface runs a batch
 //      at one shared position, so requests of a wave have equal prompt lengths and there is no
 //      continuous batching (a finished request's slot is not refilled mid-wave).
+//   4. with `roofline`: in the latency rounds, after each decode step (not timed with it), one
+//      read of the weights that step streamed, timed on its own (RooflineResult).
 // Sampling is greedy so runs are deterministic; docs/Driver.md defines every reported number.
 //
 //===----------------------------------------------------------------------===//
@@ -26,6 +28,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <functional>
+#include <optional>
 
 namespace qcc::driver {
 
@@ -45,6 +48,10 @@ struct BenchOptions {
   std::vector<int64_t> concurrency; ///< Concurrency levels for the serving part (may be empty).
   /// Requests per concurrency level; 0: C × repeat (`repeat` full waves).
   int64_t requests = 0;
+  /// Read roofline: after every decode step of the latency rounds (outside its timing), one
+  /// timed read of the bytes that step streamed (DriverModel::readStreamedWeights), so that
+  /// each step is compared with the memory's read rate of the same moment.
+  bool roofline = false;
   /// Seconds from any fixed origin; empty: std::chrono::steady_clock. Tests inject a fake clock.
   std::function<double()> clock;
 };
@@ -70,6 +77,16 @@ struct ConcurrencyResult {
   uint64_t kvCacheBytes = 0;        ///< At batch C.
 };
 
+/// bench --roofline: decode steps against read passes over the bytes they stream, paired step
+/// by step (a machine's read bandwidth can change within seconds).
+struct RooflineResult {
+  uint64_t streamedBytes = 0; ///< Bytes one read pass (one decode step's weights) reads.
+  Summary readGBs;            ///< GB/s of each read pass.
+  Summary stepFraction;       ///< Per decode step: its read pass's time / the step's time.
+  double fraction = 0;        ///< Σ read times / Σ step times: decode tok/s ÷ rooflineTokS.
+  double rooflineTokS = 0;    ///< Read passes per second: the decode rate memory allows.
+  double decodeGBs = 0;       ///< streamedBytes × decode tok/s.
+};
 struct BenchResult {
   std::string model, name, promptSource, textFile;
   int threads = 0;
@@ -80,6 +97,7 @@ struct BenchResult {
   uint64_t weightsBytes = 0, fileBytes = 0, kvCacheBytes = 0, peakRssBytes = 0;
   std::vector<BatchResult> batched;
   std::vector<ConcurrencyResult> concurrent;
+  std::optional<RooflineResult> roofline; ///< With BenchOptions::roofline.
   double seconds = 0;              ///< Wall time of the whole measurement.
 
   llvm::json::Object toJSON() const;

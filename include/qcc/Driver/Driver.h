@@ -68,6 +68,12 @@ public:
   virtual int numThreads() const = 0;
   /// A fresh instance; the driver opens one per command (bench: one per batch size).
   virtual llvm::Expected<std::unique_ptr<ModelInstance>> open() = 0;
+  /// Reads once, with the kernels' threads and nothing else, every weight the forward calls so
+  /// far have read whole (what a decode step streams; an embedding table, of which a forward
+  /// call reads only its tokens' rows, is left out) and returns the bytes read: the read
+  /// roofline that `bench --roofline` times next to each decode step. Not every host can
+  /// (default: an error saying so).
+  virtual llvm::Expected<uint64_t> readStreamedWeights();
 };
 
 /// Loads the model once the command line is parsed, knowing what the command needs.

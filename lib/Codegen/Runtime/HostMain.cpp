@@ -9,6 +9,7 @@
 //   ModelInstance::reset(B)   -> qcc_ctx_reset(B, cache length: setCacheLength's, default the
 //                                model's context)
 //   ModelInstance::forward    -> qcc_ctx_forward
+//   DriverModel::readStreamedWeights -> qcc_model_read_streamed (bench --roofline)
 // The tokenizer (qcc_model_string 3 and 4: path and kind) is loaded only for the commands that
 // need it. Built into the static library QCCExeHost, linked after the glue object, the kernels
 // and qcc_rt.o (lib/Codegen/Runtime/CMakeLists.txt writes the link's response file).
@@ -73,6 +74,12 @@ public:
   uint64_t fileBytes() const override { return qcc_model_file_bytes(m_); }
   void setThreads(int n) override { qcc_model_set_threads(m_, n); }
   int numThreads() const override { return qcc_model_threads(m_); }
+  Expected<uint64_t> readStreamedWeights() override {
+    if (info(QCC_INFO_USES_GPU))
+      return fail("--roofline reads host memory; this executable's kernels read device copies "
+                  "of the weights (--target=cuda)");
+    return qcc_model_read_streamed(m_);
+  }
   Expected<std::unique_ptr<driver::ModelInstance>> open() override {
     qcc_ctx *c = qcc_ctx_new(m_);
     if (!c)

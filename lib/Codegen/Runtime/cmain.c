@@ -2,7 +2,7 @@
  *
  *   ./model logits --tokens FILE.i32 [--batch B] --out FILE.f32 [--json] [--threads N]
  *   ./model bench [--prompt N] [--gen N] [--batch B,B2,...] [--repeat R] [--warmup W]
- *                 [--seed S] [--threads T] [--json]
+ *                 [--seed S] [--roofline] [--threads T] [--json]
  *
  * The same commands, defaults, text and JSON as the C++ evaluation driver (lib/Driver,
  * docs/Driver.md) for targets whose sysroot has no C++ library (aarch64 here), over the runtime's
@@ -58,7 +58,7 @@ static long long parse_int(const char *flag, const char *v) {
 
 typedef struct {
   const char *cmd;
-  int json, threads;
+  int json, threads, roofline;
   const char *tokens, *out;
   long long batch;
   long long prompt, gen, repeat, warmup;
@@ -94,10 +94,16 @@ static void parse(options *o, int argc, char **argv) {
       o->json = 1;
       continue;
     }
+    if (!logits && strcmp(name, "roofline") == 0) {
+      if (eq)
+        die("--roofline takes no value");
+      o->roofline = 1;
+      continue;
+    }
     if (strcmp(name, "help") == 0 || strcmp(name, "h") == 0) {
       printf("usage: %s logits --tokens FILE.i32 [--batch B] --out FILE.f32 [--json] "
              "[--threads N]\n       %s bench [--prompt N] [--gen N] [--batch B,...] "
-             "[--repeat R] [--warmup W] [--seed S] [--threads N] [--json]\n",
+             "[--repeat R] [--warmup W] [--seed S] [--roofline] [--threads N] [--json]\n",
              g_tool, g_tool);
       exit(0);
     }
@@ -473,10 +479,14 @@ typedef struct {
   double *ttft, *steps;    /* ms: per round, per step */
   size_t n_steps;
   uint64_t kv_bytes;
+  double *reads;           /* with a read model: each step's read pass, ms (bench --roofline) */
+  uint64_t read_bytes;
 } rounds;
 
+/* `read_model` non-NULL: each decode step is followed by a timed qcc_model_read_streamed (as the
+ * C++ driver's bench --roofline). */
 static void run_rounds(qcc_ctx *c, const int32_t *prompt, int64_t P, int64_t B, const options *o,
-                       rounds *r) {
+                       qcc_model *read_model, rounds *r) {
   const int64_t V = qcc_model_info[QCC_INFO_VOCAB];
   int32_t *tokens = (int32_t *)xmalloc((size_t)(B * P) * sizeof(int32_t));
   int32_t *next = (int32_t *)xmalloc((size_t)B * sizeof(int32_t));
@@ -485,6 +495,8 @@ static void run_rounds(qcc_ctx *c, const int32_t *prompt, int64_t P, int64_t B, 
   memset(r, 0, sizeof *r);
   r->ttft = (double *)xmalloc((size_t)o->repeat * sizeof(double));
   r->steps = (double *)xmalloc((size_t)(o->repeat * o->gen) * sizeof(double));
+  if (read_model)
+    r->reads = (double *)xmalloc((size_t)(o->repeat * o->gen) * sizeof(double));
   for (b = 0; b < B; ++b)
     memcpy(tokens + b * P, prompt, (size_t)P * sizeof(int32_t));
   for (round = 0; round < o->warmup + o->repeat; ++round) {
@@ -506,6 +518,19 @@ static void run_rounds(qcc_ctx *c, const int32_t *prompt, int64_t P, int64_t B, 
       for (b = 0; b < B; ++b)
         next[b] = argmax(logits + b * V, V);
       step = now_s() - ts;
+      if (read_model) {
+        double tr = now_s(), read;
+        uint64_t bytes = qcc_model_read_streamed(read_model);
+        read = now_s() - tr;
+        if (bytes == 0)
+          die("--roofline: the decode step streamed no weights from host memory");
+        if (r->read_bytes != 0 && bytes != r->read_bytes)
+          die("--roofline: the decode steps streamed %llu then %llu bytes",
+              (unsigned long long)r->read_bytes, (unsigned long long)bytes);
+        r->read_bytes = bytes;
+        if (measured)
+          r->reads[r->n_steps] = read * 1e3;
+      }
       if (measured) {
         r->decode += step;
         r->steps[r->n_steps++] = step * 1e3;
@@ -531,7 +556,8 @@ static int run_bench(options *o) {
   qcc_model *m;
   qcc_ctx *c;
   rounds lat, batched[32];
-  summary ttft, steps, bsteps[32];
+  summary ttft, steps, bsteps[32], read_gbs, step_fraction;
+  double fraction = 0, roofline_tok_s = 0;
   struct rusage ru;
   uint64_t peak = 0;
   mt64 rng;
@@ -554,11 +580,31 @@ static int run_bench(options *o) {
   mt64_seed(&rng, o->seed);
   for (i = 0; i < o->prompt; ++i)
     prompt[i] = uniform_below(&rng, (uint64_t)V);
-  run_rounds(c, prompt, o->prompt, 1, o, &lat);
+  if (o->roofline && qcc_model_info[QCC_INFO_USES_GPU])
+    die("--roofline reads host memory; this executable's kernels read device copies of the "
+        "weights (--target=cuda)");
+  run_rounds(c, prompt, o->prompt, 1, o, o->roofline ? m : NULL, &lat);
+  if (o->roofline) {
+    /* Before summarize sorts the steps: the pairs are read in step order. */
+    double *gbs = (double *)xmalloc(lat.n_steps * sizeof(double));
+    double *fr = (double *)xmalloc(lat.n_steps * sizeof(double)), read = 0, step = 0;
+    for (i = 0; i < (int64_t)lat.n_steps; ++i) {
+      gbs[i] = (double)lat.read_bytes / (lat.reads[i] * 1e-3) / 1e9;
+      fr[i] = lat.reads[i] / lat.steps[i];
+      read += lat.reads[i];
+      step += lat.steps[i];
+    }
+    read_gbs = summarize(gbs, lat.n_steps);
+    step_fraction = summarize(fr, lat.n_steps);
+    fraction = read / step;
+    roofline_tok_s = (double)lat.n_steps / (read * 1e-3);
+    free(gbs);
+    free(fr);
+  }
   ttft = summarize(lat.ttft, (size_t)o->repeat);
   steps = summarize(lat.steps, lat.n_steps);
   for (k = 0; k < o->n_batches; ++k) {
-    run_rounds(c, prompt, o->prompt, o->batches[k], o, &batched[k]);
+    run_rounds(c, prompt, o->prompt, o->batches[k], o, NULL, &batched[k]);
     bsteps[k] = summarize(batched[k].steps, batched[k].n_steps);
   }
   seconds = now_s() - start;
@@ -601,6 +647,19 @@ static int run_bench(options *o) {
       arr = jadd(&j, "batched", J_ARR);
       arr->arr = bj;
       arr->n_arr = o->n_batches;
+      jadd(&j, "concurrent", J_ARR); /* no --concurrency here: empty, as the C++ driver's */
+      if (o->roofline) {
+        jobj *rj = (jobj *)calloc(1, sizeof(jobj));
+        if (!rj)
+          die("out of memory");
+        jint(rj, "streamed_bytes", (long long)lat.read_bytes);
+        jsub(rj, "read_gb_s", latency_json(&read_gbs));
+        jnum(rj, "decode_gb_s", (double)lat.read_bytes * decode_tok_s / 1e9);
+        jnum(rj, "fraction", fraction);
+        jsub(rj, "step_fraction", latency_json(&step_fraction));
+        jnum(rj, "roofline_tok_s", roofline_tok_s);
+        jsub(&j, "roofline", rj);
+      }
       jnum(&j, "seconds", seconds);
       jprint(&j, 0);
       putchar('\n');
@@ -623,6 +682,14 @@ static int run_bench(options *o) {
                  bsteps[k].p99, a);
         }
       }
+      if (o->roofline)
+        printf("roofline  %.3f GB streamed per step: read %.2f GB/s (p50 of %zu passes), decode "
+               "%.2f GB/s = %.1f%% of the paired reads (per step p50 %.1f%%, min %.1f%%, max "
+               "%.1f%%); %.2f tok/s allowed\n",
+               (double)lat.read_bytes / 1e9, read_gbs.p50, read_gbs.count,
+               (double)lat.read_bytes * decode_tok_s / 1e9, 100 * fraction,
+               100 * step_fraction.p50, 100 * step_fraction.min, 100 * step_fraction.max,
+               roofline_tok_s);
       mib(a, sizeof a, qcc_model_weights_bytes(m));
       mib(b, sizeof b, qcc_model_file_bytes(m));
       mib(d, sizeof d, lat.kv_bytes);

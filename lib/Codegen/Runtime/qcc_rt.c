@@ -365,46 +365,72 @@ void qcc_rt_embed(qcc_ctx *c, void *fn, int64_t weight, const int32_t *tokens, f
   finish(c, "embed", ((fn3_t)fn)(&tb, &wb, &yb), bufs, 3, 2);
 }
 
-/* QCC_DECODE_MATMULS=1 in the environment (accuracy checks): a matmul of n > 1 tokens runs
+/* QCC_DECODE_MATMULS in the environment (accuracy checks): "1": a matmul of n > 1 tokens runs
  * as n calls of its decode kernel, one token each, so that ppl and logits see the decode
- * kernels' arithmetic (qcc --act-quant=q8: int8 activations) on every token. */
+ * kernels' arithmetic (qcc --act-quant=q8: int8 activations) on every token; "batched": as
+ * chunks of 4, 2 and 1 tokens through the batched decode kernels where the matmul has them (as
+ * decode steps of several sequences run), else like "1". */
+enum { DECODE_MATMULS_OFF = 0, DECODE_MATMULS_EACH, DECODE_MATMULS_BATCHED };
 static int decode_matmuls(void) {
   static int v = -1;
   if (v < 0) {
     const char *e = getenv("QCC_DECODE_MATMULS");
-    v = e && *e && strcmp(e, "0") != 0;
+    v = !e || !*e || strcmp(e, "0") == 0 ? DECODE_MATMULS_OFF
+        : strcmp(e, "batched") == 0      ? DECODE_MATMULS_BATCHED
+                                         : DECODE_MATMULS_EACH;
   }
   return v;
 }
 
-void qcc_rt_matmul(qcc_ctx *c, void *decode_fn, void *prefill_fn, int64_t weight, const float *x,
-                   float *y, int64_t rows, int64_t cols) {
-  halide_buffer_t xb, wb, yb, *bufs[3] = {&xb, &wb, &yb};
-  halide_dimension_t xd[2], wd[2], yd[2];
-  int64_t n = c->B * c->T, t, steps = 1;
-  void *fn = (n == 1 && decode_fn) ? decode_fn : prefill_fn;
-  int64_t wrows;
-  if (n > 1 && decode_fn && decode_matmuls()) {
-    fn = decode_fn;
-    steps = n;
-    n = 1;
-  }
-  if (!entry_ok(c, "matmul", fn, x, y) || !weight_view(c, "matmul", weight, cols, &wb, wd, &wrows))
+/* One kernel call on rows [0, n) of x [n, cols] and y [n, rows]. */
+static void matmul_call(qcc_ctx *c, void *fn, halide_buffer_t *wb, const float *x, float *y,
+                        int64_t n, int64_t rows, int64_t cols) {
+  halide_buffer_t xb, yb, *bufs[3] = {&xb, wb, &yb};
+  halide_dimension_t xd[2], yd[2];
+  dim(&xd[0], 0, cols, 1);
+  dim(&xd[1], 0, n, cols);
+  view(&xb, xd, 2, x, F32);
+  dim(&yd[0], 0, rows, 1);
+  dim(&yd[1], 0, n, rows);
+  view(&yb, yd, 2, y, F32);
+  prepare(c, bufs, 2);
+  finish(c, "matmul", ((fn3_t)fn)(&xb, wb, &yb), bufs, 3, 2);
+}
+
+void qcc_rt_matmul(qcc_ctx *c, void *decode_fn, void *prefill_fn, void *decode2_fn,
+                   void *decode4_fn, int64_t weight, const float *x, float *y, int64_t rows,
+                   int64_t cols) {
+  halide_buffer_t wb;
+  halide_dimension_t wd[2];
+  const int64_t n = c->B * c->T;
+  const int mode = decode_matmuls();
+  /* batched: chunks through the decode kernels; each: n calls of decode_fn; else one call. */
+  const int batched = n > 1 && decode_fn && decode2_fn && decode4_fn &&
+                      (c->T == 1 || mode == DECODE_MATMULS_BATCHED);
+  const int each = !batched && decode_fn && (n == 1 || mode != DECODE_MATMULS_OFF);
+  int64_t wrows, t = 0;
+  if (!entry_ok(c, "matmul", batched || each ? decode_fn : prefill_fn, x, y) ||
+      !weight_view(c, "matmul", weight, cols, &wb, wd, &wrows))
     return;
   if (wrows != rows) {
     ctx_fail(c, "matmul: weight %s has %lld rows of %lld, not %lld", c->m->weight_names[weight],
              (long long)wrows, (long long)cols, (long long)rows);
     return;
   }
-  for (t = 0; t < steps && !c->failed; ++t) {
-    dim(&xd[0], 0, cols, 1);
-    dim(&xd[1], 0, n, cols);
-    view(&xb, xd, 2, x + t * cols, F32);
-    dim(&yd[0], 0, rows, 1);
-    dim(&yd[1], 0, n, rows);
-    view(&yb, yd, 2, y + t * rows, F32);
-    prepare(c, bufs, 2);
-    finish(c, "matmul", ((fn3_t)fn)(&xb, &wb, &yb), bufs, 3, 2);
+  c->m->streamed[weight] = 1;
+  if (batched) {
+    /* Chunks of 4, then 2, then 1 tokens: each chunk reads the weights once. */
+    while (t < n && !c->failed) {
+      const int64_t k = n - t >= 4 ? 4 : n - t >= 2 ? 2 : 1;
+      matmul_call(c, k == 4 ? decode4_fn : k == 2 ? decode2_fn : decode_fn, &wb, x + t * cols,
+                  y + t * rows, k, rows, cols);
+      t += k;
+    }
+  } else if (each) {
+    for (t = 0; t < n && !c->failed; ++t)
+      matmul_call(c, decode_fn, &wb, x + t * cols, y + t * rows, 1, rows, cols);
+  } else {
+    matmul_call(c, prefill_fn, &wb, x, y, n, rows, cols);
   }
 }
 

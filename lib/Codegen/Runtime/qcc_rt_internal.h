@@ -28,6 +28,9 @@ struct qcc_model {
   const char **weight_names;  /* per weight, into qcc_weight_names */
   const uint8_t **weights;    /* per weight: its stored bytes */
   float **converted;          /* per weight: f32 copy of a small f16/bf16 weight, or NULL */
+  /* per weight: 1 once a kernel entry has read it whole (qcc_rt_matmul), for
+   * qcc_model_read_streamed; written by the forward calls (one at a time per model) */
+  uint8_t *streamed;
   uint64_t weights_bytes, file_bytes;
   void *cuda;                 /* dlopen handle of libcuda.so.1 (--target=cuda) */
 };

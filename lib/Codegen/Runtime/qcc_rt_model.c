@@ -4,7 +4,8 @@
  * against the size the executable was built for) or the embedded blob; one pointer per weight;
  * f32 copies of the small f16/bf16 weights (≤ QCC_CONVERT_MAX elements: norm gammas, rope
  * factors) made once at open; Halide's thread pool size; for --target=cuda, a CUDA driver and
- * device checked. The kernel entries are in qcc_rt.c. C99 plus POSIX (mmap, dlopen).
+ * device checked; the read pass over the streamed weights (bench --roofline). The kernel entries
+ * are in qcc_rt.c. C99 plus POSIX (mmap, dlopen).
  *
  *===----------------------------------------------------------------------===*/
 #define _GNU_SOURCE
@@ -85,6 +86,107 @@ int qcc_model_set_threads(qcc_model *m, int threads) { return set_threads(m, thr
 int qcc_model_threads(const qcc_model *m) { return m->threads; }
 uint64_t qcc_model_weights_bytes(const qcc_model *m) { return m->weights_bytes; }
 uint64_t qcc_model_file_bytes(const qcc_model *m) { return m->file_bytes; }
+
+/*--- Read pass over the streamed weights ------------------------------------------------*/
+
+/* One thread's share of the read pass: bytes [begin, end) of the streamed weights laid end to
+ * end (regions: n pointers and sizes). */
+typedef struct {
+  const uint8_t *const *ptrs;
+  const uint64_t *sizes;
+  int64_t n;
+  uint64_t begin, end, sum;
+} read_share;
+
+/* Sums [p, p + bytes) as 64-bit words with 8 independent accumulators (the loads, not the adds,
+ * limit it; clang vectorises it), the unaligned head and the tail bytewise. */
+static uint64_t sum_bytes(const uint8_t *p, uint64_t bytes) {
+  uint64_t s[8] = {0, 0, 0, 0, 0, 0, 0, 0}, total = 0, i, words;
+  const uint64_t *w;
+  while (bytes > 0 && ((uintptr_t)p & 7u) != 0) {
+    total += *p++;
+    --bytes;
+  }
+  w = (const uint64_t *)(const void *)p;
+  words = bytes / 8;
+  for (i = 0; i + 8 <= words; i += 8) {
+    s[0] += w[i];
+    s[1] += w[i + 1];
+    s[2] += w[i + 2];
+    s[3] += w[i + 3];
+    s[4] += w[i + 4];
+    s[5] += w[i + 5];
+    s[6] += w[i + 6];
+    s[7] += w[i + 7];
+  }
+  for (; i < words; ++i)
+    total += w[i];
+  for (i = words * 8; i < bytes; ++i)
+    total += p[i];
+  return total + s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
+
+/* Halide task `share` of the read pass: its bytes of the laid-out weights. */
+static int read_share_run(void *user_context, int share, uint8_t *closure) {
+  read_share *r = (read_share *)closure + share;
+  uint64_t at = 0; /* offset of region k in the laid-out bytes */
+  int64_t k;
+  (void)user_context;
+  for (k = 0; k < r->n && at < r->end; at += r->sizes[k], ++k) {
+    uint64_t lo = r->begin > at ? r->begin - at : 0;
+    uint64_t hi = r->end - at < r->sizes[k] ? r->end - at : r->sizes[k];
+    if (lo < hi)
+      r->sum += sum_bytes(r->ptrs[k] + lo, hi - lo);
+  }
+  return 0;
+}
+
+/* Keeps the sums observable, so that the reads are not optimised away. */
+volatile uint64_t qcc_rt_read_checksum;
+
+uint64_t qcc_model_read_streamed(qcc_model *m) {
+  const uint8_t **ptrs;
+  uint64_t *sizes, total = 0, sum = 0;
+  read_share *shares;
+  int64_t n = 0, w;
+  int t, threads = m->threads > 0 ? m->threads : 1;
+  if (info(QCC_INFO_USES_GPU))
+    return 0;
+  ptrs = (const uint8_t **)malloc((size_t)(m->n_weights > 0 ? m->n_weights : 1) * sizeof *ptrs);
+  sizes = (uint64_t *)malloc((size_t)(m->n_weights > 0 ? m->n_weights : 1) * sizeof *sizes);
+  shares = (read_share *)malloc((size_t)threads * sizeof *shares);
+  if (!ptrs || !sizes || !shares) {
+    free((void *)ptrs);
+    free(sizes);
+    free(shares);
+    return 0;
+  }
+  for (w = 0; w < m->n_weights; ++w)
+    if (m->streamed[w] && weight_entry(w)[2] > 0) {
+      ptrs[n] = m->weights[w];
+      sizes[n] = (uint64_t)weight_entry(w)[2];
+      total += sizes[n++];
+    }
+  /* Contiguous shares, split at 64-byte multiples of the laid-out bytes, one task each on
+   * Halide's thread pool: the threads the kernels run on. */
+  for (t = 0; t < threads; ++t) {
+    shares[t].ptrs = ptrs;
+    shares[t].sizes = sizes;
+    shares[t].n = n;
+    shares[t].begin = t == 0 ? 0 : shares[t - 1].end;
+    shares[t].end = t + 1 == threads ? total
+                                     : (total / (uint64_t)threads * (uint64_t)(t + 1)) & ~(uint64_t)63;
+    shares[t].sum = 0;
+  }
+  halide_do_par_for(NULL, read_share_run, 0, threads, (uint8_t *)shares);
+  for (t = 0; t < threads; ++t)
+    sum += shares[t].sum;
+  qcc_rt_read_checksum = sum;
+  free((void *)ptrs);
+  free(sizes);
+  free(shares);
+  return total;
+}
 
 /* --target=cuda: a CUDA driver and at least one device, checked through the driver API the
  * Halide runtime itself loads (libcuda.so.1). */
@@ -231,8 +333,9 @@ qcc_model *qcc_model_open(int threads, char *err, size_t err_size) {
   m->weight_names = split_strings(qcc_weight_names, nw);
   m->weights = (const uint8_t **)calloc((size_t)(nw > 0 ? nw : 1), sizeof(uint8_t *));
   m->converted = (float **)calloc((size_t)(nw > 0 ? nw : 1), sizeof(float *));
+  m->streamed = (uint8_t *)calloc((size_t)(nw > 0 ? nw : 1), 1);
   if (!m->maps || !m->map_sizes || !m->file_paths || !m->weight_names || !m->weights ||
-      !m->converted) {
+      !m->converted || !m->streamed) {
     fmt_to(err, err_size, "out of memory");
     qcc_model_close(m);
     return NULL;
@@ -268,5 +371,6 @@ void qcc_model_close(qcc_model *m) {
   free((void *)m->weight_names);
   free((void *)m->weights);
   free(m->converted);
+  free(m->streamed);
   free(m);
 }

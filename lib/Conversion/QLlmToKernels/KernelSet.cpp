@@ -31,10 +31,10 @@ static int64_t lastDim(Value v) {
   return t.getDimSize(t.getRank() - 1);
 }
 
-FailureOr<SmallVector<KernelKey, 2>> kernelsOf(Operation *opPtr, const std::string &target,
+FailureOr<SmallVector<KernelKey, 4>> kernelsOf(Operation *opPtr, const std::string &target,
                                                bool q8Activations) {
   Operation &op = *opPtr;
-  SmallVector<KernelKey, 2> keys;
+  SmallVector<KernelKey, 4> keys;
   KernelKey k;
   k.target = target;
   if (auto lin = dyn_cast<LinearOp>(op)) {
@@ -50,10 +50,19 @@ FailureOr<SmallVector<KernelKey, 2>> kernelsOf(Operation *opPtr, const std::stri
     k.batch = 1; // decode
     k.q8Activations = q8Activations && !k.int8Activations &&
                       codegen::q8ActivationsSupported(k.format, k.cols, k.batch, target);
+    const bool q8 = k.q8Activations;
     keys.push_back(k);
     k.batch = 0; // prefill (float activations)
     k.q8Activations = false;
     keys.push_back(k);
+    // Decode steps of several sequences (B x 1 tokens) in chunks of 4 and 2: one pass over the
+    // weights per chunk instead of the prefill kernel's float work per token.
+    for (int64_t batch : kBatchedDecodeSizes)
+      if (q8 && codegen::q8ActivationsSupported(k.format, k.cols, batch, target)) {
+        k.batch = batch;
+        k.q8Activations = true;
+        keys.push_back(k);
+      }
   } else if (auto e = dyn_cast<EmbedOp>(op)) {
     WeightType w = cast<WeightType>(e.getTable().getType());
     FailureOr<std::string> f = formatOf(w, &op);
@@ -99,7 +108,7 @@ FailureOr<std::vector<KernelUse>> collectKernels(ModuleOp module, const std::str
   llvm::StringMap<size_t> index;
   bool failed = false;
   for (Operation &op : fn.getBody().front()) {
-    FailureOr<SmallVector<KernelKey, 2>> keys = kernelsOf(&op, target, q8Activations);
+    FailureOr<SmallVector<KernelKey, 4>> keys = kernelsOf(&op, target, q8Activations);
     if (mlir::failed(keys)) {
       failed = true;
       continue;

@@ -369,7 +369,7 @@ void ConvertQLlmToLLVMPass::runOnOperation() {
   for (Operation &op : body) {
     if (isa<WeightOp, func::ReturnOp>(op))
       continue;
-    FailureOr<SmallVector<codegen::KernelKey, 2>> keys = kernelsOf(&op, *htarget, q8);
+    FailureOr<SmallVector<codegen::KernelKey, 4>> keys = kernelsOf(&op, *htarget, q8);
     if (failed(keys))
       return signalPassFailure();
     Location loc = op.getLoc();
@@ -382,8 +382,15 @@ void ConvertQLlmToLLVMPass::runOnOperation() {
                                    tokens, out, g.c64(loc, widthOf(e.getResult()))});
     } else if (auto l = dyn_cast<LinearOp>(op)) {
       auto wt = cast<WeightType>(l.getWeight().getType());
+      // The batch-2 and batch-4 decode kernels (kernelsOf: q8 activations only), or null.
+      Value batched[2];
+      for (size_t k = 2; k < keys->size(); ++k)
+        batched[(*keys)[k].batch == 2 ? 0 : 1] = g.kernel(loc, (*keys)[k]);
+      for (Value &v : batched)
+        if (!v)
+          v = b.create<LLVM::ZeroOp>(loc, g.ptr);
       g.call(loc, "qcc_rt_matmul",
-             {cctx, g.kernel(loc, (*keys)[0]), g.kernel(loc, (*keys)[1]),
+             {cctx, g.kernel(loc, (*keys)[0]), g.kernel(loc, (*keys)[1]), batched[0], batched[1],
               weightOf(l.getWeight(), loc), in(0), out, g.c64(loc, wt.getShape().front()),
               g.c64(loc, wt.getShape().back())});
     } else if (auto n = dyn_cast<RMSNormOp>(op)) {

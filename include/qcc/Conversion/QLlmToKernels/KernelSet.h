@@ -27,13 +27,19 @@ struct KernelUse {
   int64_t uses = 0;
 };
 
+/// Batch sizes of the extra q8 decode kernels of a linear (decode steps of several sequences
+/// run in chunks of these, largest first, then batch 1).
+inline constexpr int64_t kBatchedDecodeSizes[] = {2, 4};
+
 /// The kernels one op of @forward needs, for `target`: a linear its decode kernel (batch 1)
 /// then its prefill kernel (dynamic batch); qllm.weight and func.return none. With
 /// `q8Activations`, a decode kernel whose format has one (codegen::q8ActivationsSupported) and
 /// whose linear is not W8A8 quantizes its activations to int8 per 32 columns
-/// (KernelKey::q8Activations; qcc --act-quant). An op with no lowering or a weight format with
-/// no kernel gets a diagnostic and the result is failure.
-mlir::FailureOr<llvm::SmallVector<codegen::KernelKey, 2>>
+/// (KernelKey::q8Activations; qcc --act-quant), and the linear also gets q8 decode kernels of
+/// batch 2 and 4 (kBatchedDecodeSizes, where supported) for decode steps of several sequences.
+/// An op with no lowering or a weight format with no kernel gets a diagnostic and the result is
+/// failure.
+mlir::FailureOr<llvm::SmallVector<codegen::KernelKey, 4>>
 kernelsOf(mlir::Operation *op, const std::string &target, bool q8Activations = false);
 
 /// The distinct kernels of `module`'s @forward for `target` (a Halide target string), in order
