@@ -1,7 +1,7 @@
 //===- qcc.cpp - compile a qllm module into an evaluation executable --------===//
 //
 //   qcc model.mlir -O3 --target=x86-64|x86-64-avx2|x86-64-avx512|aarch64|cuda
-//       [--act-quant=q8|none] [--embed-weights] -o model
+//       [--act-quant=q8|q8-all|none] [--embed-weights] -o model
 //   qcc model.mlir --target=... --list-kernels        the kernels the model needs
 //   qcc model.mlir --target=... --kernels-only        generate them into the kernel cache
 //   qcc --target=... --print-kernel-target             (benchmark scripts) kernel/runtime
@@ -68,11 +68,12 @@ static cl::opt<OptLevel> optLevel(cl::desc("Optimization level"),
                                   cl::init(O3), cl::cat(cat));
 static cl::opt<std::string> actQuant(
     "act-quant",
-    cl::desc("Decode GEMV activations: q8 = quantized to int8 per 32 columns with integer dot "
-             "products, as llama.cpp (q4_K, q4_0, int4 groups on x86-64 targets; default at "
-             "-O2/-O3), none = float, matching the reference executor to ~1e-6 (default at "
-             "-O0/-O1)"),
-    cl::value_desc("q8|none"), cl::cat(cat));
+    cl::desc("Decode GEMV activations: q8 = quantized to int8 per block with integer dot "
+             "products, as llama.cpp (q4_K, q6_K, q4_0, int4 groups on x86-64 and aarch64; "
+             "default at -O2/-O3), q8-all = q8 and prefill matmuls through the same kernels "
+             "(as llama.cpp: faster prefill, int8 activations in ppl and logits too), none = "
+             "float, matching the reference executor to ~1e-6 (default at -O0/-O1)"),
+    cl::value_desc("q8|q8-all|none"), cl::cat(cat));
 static cl::opt<bool> embedWeights("embed-weights", cl::desc("Put the weights in the executable"),
                                   cl::cat(cat));
 static cl::opt<bool> listKernels("list-kernels", cl::desc("Print the kernels the model needs"),
@@ -132,7 +133,7 @@ static int q8Kernels = 0;
 /// --act-quant, or its default for the -O level: q8 at -O2/-O3, none below.
 static bool q8Activations() {
   if (actQuant.getNumOccurrences())
-    return actQuant == "q8";
+    return actQuant != "none";
   return optLevel >= O2;
 }
 
@@ -230,7 +231,7 @@ static bool buildExecutable(LoadedModel &m, const std::vector<std::string> &arch
   ConvertQLlmToLLVMOptions passOptions;
   passOptions.target = target;
   passOptions.embedWeights = embedWeights;
-  passOptions.actQuant = q8Activations() ? "q8" : "none";
+  passOptions.actQuant = !q8Activations() ? "none" : actQuant == "q8-all" ? "q8-all" : "q8";
   pm.addPass(createConvertQLlmToLLVM(passOptions));
   if (mlir::failed(pm.run(mod)))
     return false; // diagnosed
@@ -321,8 +322,9 @@ static bool buildExecutable(LoadedModel &m, const std::vector<std::string> &arch
   sys::fs::file_size(output, size);
   errs() << formatv("qcc: wrote {0} ({1} bytes, --target={2} -O{3}{4}{5})\n", output, size,
                     target, int(optLevel.getValue()),
-                    q8Kernels ? formatv(", {0} decode GEMVs with q8 activations (batch 1, 2, 4)",
-                                        q8Kernels)
+                    q8Kernels ? formatv(", {0} decode GEMVs with q8 activations (batch 1, 2, 4){1}",
+                                        q8Kernels,
+                                        actQuant == "q8-all" ? ", prefill through them" : "")
                                     .str()
                               : std::string(),
                     embedWeights ? ", weights embedded" : "");
@@ -336,8 +338,9 @@ int main(int argc, char **argv) {
   std::optional<std::string> htarget = halideTargetFor(target);
   if (!htarget)
     die("unknown --target '" + target + "' (x86-64, x86-64-avx2, x86-64-avx512, aarch64, cuda)");
-  if (actQuant.getNumOccurrences() && actQuant != "q8" && actQuant != "none")
-    die("unknown --act-quant '" + actQuant + "' (q8, none)");
+  if (actQuant.getNumOccurrences() && actQuant != "q8" && actQuant != "q8-all" &&
+      actQuant != "none")
+    die("unknown --act-quant '" + actQuant + "' (q8, q8-all, none)");
   const std::optional<codegen::KernelCpu> cpu = codegen::kernelCpuFor(target);
   if (printKernelTarget) {
     outs() << *htarget << "\n";

@@ -10,9 +10,9 @@
 #include <string.h>
 
 /* QCC_INFO_* order (qcc_rt.h). */
-int64_t qcc_model_info[14] = {1, FAKE_DIM, FAKE_LAYERS, FAKE_HEADS, FAKE_KV_HEADS,
-                              FAKE_HEAD_DIM, FAKE_VOCAB, FAKE_MAX_SEQ, FAKE_N_WEIGHTS, 1,
-                              FAKE_N_SLOTS, 0, 0, 0};
+int64_t qcc_model_info[15] = {1, FAKE_DIM, FAKE_LAYERS, FAKE_HEADS, FAKE_KV_HEADS,
+                                          FAKE_HEAD_DIM, FAKE_VOCAB, FAKE_MAX_SEQ, FAKE_N_WEIGHTS,
+                                          1, FAKE_N_SLOTS, 0, 0, 0, 0};
 char qcc_model_strings[] = "fake\0x86-64\0host\0\0";
 int64_t qcc_weight_table[5 * FAKE_N_WEIGHTS];
 char qcc_weight_names[4096];

@@ -38,6 +38,7 @@ protected:
     ASSERT_EQ(qcc_fake_setup(path_.c_str(), 0), 0) << path_;
     qcc_fake_set_info(QCC_INFO_ABI_VERSION, QCC_ABI_VERSION);
     qcc_fake_set_info(QCC_INFO_USES_GPU, 0);
+    qcc_fake_set_info(QCC_INFO_PREFILL_Q8, 0);
     qcc_fake_mode = 0;
   }
   void TearDown() override {
@@ -313,7 +314,8 @@ TEST_F(Runtime, EmbeddedWeightsGiveTheSameLogits) {
 
 // A decode step of several sequences (T == 1, B > 1) runs each matmul in chunks of 4, 2 and 1
 // tokens through the decode4, decode2 and decode kernels; one token the decode kernel; several
-// tokens per sequence (prefill) the prefill kernel. The logits stay the reference's.
+// tokens per sequence (prefill) the prefill kernel, or with QCC_INFO_PREFILL_Q8 chunks too. The
+// logits stay the reference's.
 TEST_F(Runtime, BatchedDecodeStepsRunInChunks) {
   qcc_model *m = open();
   ASSERT_NE(m, nullptr);
@@ -347,6 +349,14 @@ TEST_F(Runtime, BatchedDecodeStepsRunInChunks) {
   EXPECT_EQ(qcc_fake_matmul_calls[0][1] + qcc_fake_matmul_calls[2][2] +
                 qcc_fake_matmul_calls[3][4],
             0);
+  // Built with --act-quant=q8-all (QCC_INFO_PREFILL_Q8): the 6 rows run as chunks of 4 and 2.
+  qcc_fake_set_info(QCC_INFO_PREFILL_Q8, 1);
+  ASSERT_EQ(qcc_ctx_reset(c, 2, 4), 0) << qcc_ctx_error(c);
+  std::memset(qcc_fake_matmul_calls, 0, sizeof qcc_fake_matmul_calls);
+  ASSERT_EQ(qcc_ctx_forward(c, tokens.data(), 2, 3, 0, logits.data()), 0) << qcc_ctx_error(c);
+  EXPECT_EQ(qcc_fake_matmul_calls[3][4], matmuls);
+  EXPECT_EQ(qcc_fake_matmul_calls[2][2], matmuls);
+  EXPECT_EQ(qcc_fake_matmul_calls[1][0] + qcc_fake_matmul_calls[0][1], 0);
   qcc_ctx_free(c);
   qcc_model_close(m);
 }

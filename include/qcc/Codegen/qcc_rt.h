@@ -31,7 +31,8 @@
 extern "C" {
 #endif
 
-#define QCC_ABI_VERSION 2 /* 2: qcc_rt_matmul takes the batch-2 and batch-4 decode kernels */
+#define QCC_ABI_VERSION 2 /* 2: qcc_rt_matmul takes the batch-2 and batch-4 decode kernels,
+                              QCC_INFO_PREFILL_Q8 */
 
 typedef struct qcc_model qcc_model;  /* the weights (mapped files or the blob), shared */
 typedef struct qcc_ctx qcc_ctx;      /* one instance: KV cache, activation slots, status */
@@ -54,6 +55,8 @@ enum qcc_info_index {
   QCC_INFO_EMBEDDED,        /* 1: the weights are the blob qcc_weight_blob (--embed-weights) */
   QCC_INFO_USES_GPU,        /* 1: the kernels run on a CUDA device (--target=cuda) */
   QCC_INFO_WEIGHTS_BYTES,   /* Σ stored bytes of all weights */
+  QCC_INFO_PREFILL_Q8,      /* 1: prefill matmuls too run through the q8 decode kernels
+                               (qcc --act-quant=q8-all; qcc_rt_matmul) */
   QCC_INFO_COUNT
 };
 extern const int64_t qcc_model_info[QCC_INFO_COUNT];
@@ -144,10 +147,10 @@ float *qcc_rt_slot(qcc_ctx *c, int64_t slot);
 void qcc_rt_embed(qcc_ctx *c, void *fn, int64_t weight, const int32_t *tokens, float *y,
                   int64_t cols);
 /* y[B·T, rows] = x[B·T, cols] · Wᵀ (qcc_matmul): `decode_fn` (batch fixed to 1) when B·T == 1;
- * a decode step of several sequences (T == 1, B > 1) in chunks of 4, then 2, then 1 rows through
- * `decode4_fn`, `decode2_fn` and `decode_fn` when all three are given (the q8 decode kernels:
- * the weights read once per chunk); else `prefill_fn` (dynamic batch). decode2_fn / decode4_fn
- * may be NULL. */
+ * a decode step of several sequences (T == 1, B > 1), and with QCC_INFO_PREFILL_Q8 any call, in
+ * chunks of 4, then 2, then 1 rows through `decode4_fn`, `decode2_fn` and `decode_fn` when all
+ * three are given (the q8 decode kernels: the weights read once per chunk); else `prefill_fn`
+ * (dynamic batch). decode2_fn / decode4_fn may be NULL. */
 void qcc_rt_matmul(qcc_ctx *c, void *decode_fn, void *prefill_fn, void *decode2_fn,
                    void *decode4_fn, int64_t weight, const float *x, float *y, int64_t rows,
                    int64_t cols);

@@ -48,7 +48,8 @@ def ConvertQLlmToLLVM : Pass<"convert-qllm-to-llvm", "::mlir::ModuleOp"> {
            "Offsets into an embedded weight blob instead of the weight file">,
     Option<"actQuant", "act-quant", "std::string", /*default=*/"\"none\"",
            "Decode GEMV activations: none (float) or q8 (int8 per 32 columns, integer dot "
-           "products, for the formats that have such a kernel; KernelKey::q8Activations)">
+           "products, for the formats that have such a kernel; KernelKey::q8Activations); "
+           "q8-all: q8, and prefill matmuls run through the q8 kernels too">
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }

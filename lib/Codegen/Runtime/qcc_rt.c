@@ -365,19 +365,15 @@ void qcc_rt_embed(qcc_ctx *c, void *fn, int64_t weight, const int32_t *tokens, f
   finish(c, "embed", ((fn3_t)fn)(&tb, &wb, &yb), bufs, 3, 2);
 }
 
-/* QCC_DECODE_MATMULS in the environment (accuracy checks): "1": a matmul of n > 1 tokens runs
- * as n calls of its decode kernel, one token each, so that ppl and logits see the decode
- * kernels' arithmetic (qcc --act-quant=q8: int8 activations) on every token; "batched": as
- * chunks of 4, 2 and 1 tokens through the batched decode kernels where the matmul has them (as
- * decode steps of several sequences run), else like "1". */
-enum { DECODE_MATMULS_OFF = 0, DECODE_MATMULS_EACH, DECODE_MATMULS_BATCHED };
+/* QCC_DECODE_MATMULS=1 in the environment (accuracy checks): a matmul of n > 1 tokens that
+ * would run the prefill kernel runs as n calls of its decode kernel, one token each, so that
+ * ppl and logits see the batch-1 decode kernels' arithmetic (qcc --act-quant=q8: int8
+ * activations) on every token. */
 static int decode_matmuls(void) {
   static int v = -1;
   if (v < 0) {
     const char *e = getenv("QCC_DECODE_MATMULS");
-    v = !e || !*e || strcmp(e, "0") == 0 ? DECODE_MATMULS_OFF
-        : strcmp(e, "batched") == 0      ? DECODE_MATMULS_BATCHED
-                                         : DECODE_MATMULS_EACH;
+    v = e && *e && strcmp(e, "0") != 0;
   }
   return v;
 }
@@ -403,11 +399,11 @@ void qcc_rt_matmul(qcc_ctx *c, void *decode_fn, void *prefill_fn, void *decode2_
   halide_buffer_t wb;
   halide_dimension_t wd[2];
   const int64_t n = c->B * c->T;
-  const int mode = decode_matmuls();
-  /* batched: chunks through the decode kernels; each: n calls of decode_fn; else one call. */
+  /* batched: chunks through the decode kernels (decode steps of several sequences; with
+   * --act-quant=q8-all every call); each: n calls of decode_fn; else one prefill call. */
   const int batched = n > 1 && decode_fn && decode2_fn && decode4_fn &&
-                      (c->T == 1 || mode == DECODE_MATMULS_BATCHED);
-  const int each = !batched && decode_fn && (n == 1 || mode != DECODE_MATMULS_OFF);
+                      (c->T == 1 || info(QCC_INFO_PREFILL_Q8));
+  const int each = !batched && decode_fn && (n == 1 || decode_matmuls());
   int64_t wrows, t = 0;
   if (!entry_ok(c, "matmul", batched || each ? decode_fn : prefill_fn, x, y) ||
       !weight_view(c, "matmul", weight, cols, &wb, wd, &wrows))

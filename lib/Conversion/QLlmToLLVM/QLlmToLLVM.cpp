@@ -222,11 +222,11 @@ void ConvertQLlmToLLVMPass::runOnOperation() {
                                           "aarch64, cuda)";
     return signalPassFailure();
   }
-  if (actQuant != "none" && actQuant != "q8") {
-    module.emitError("unknown act-quant '") << actQuant << "' (none, q8)";
+  if (actQuant != "none" && actQuant != "q8" && actQuant != "q8-all") {
+    module.emitError("unknown act-quant '") << actQuant << "' (none, q8, q8-all)";
     return signalPassFailure();
   }
-  const bool q8 = actQuant == "q8";
+  const bool q8 = actQuant != "none";
   auto fn = module.lookupSymbol<func::FuncOp>("forward");
   auto config = module->getAttrOfType<ModelConfigAttr>("qllm.config");
   auto wf = module->getAttrOfType<WeightFileAttr>(QLlmDialect::kWeightsAttrName);
@@ -488,6 +488,7 @@ void ConvertQLlmToLLVMPass::runOnOperation() {
   info[QCC_INFO_EMBEDDED] = embedWeights ? 1 : 0;
   info[QCC_INFO_USES_GPU] = targetUsesGPU(target) ? 1 : 0;
   info[QCC_INFO_WEIGHTS_BYTES] = int64_t(weightsBytes);
+  info[QCC_INFO_PREFILL_Q8] = actQuant == "q8-all" ? 1 : 0;
   std::string tokPath, tokKind;
   if (auto tk = module->getAttrOfType<TokenizerAttr>("qllm.tokenizer")) {
     tokPath = tk.getPath().str();
