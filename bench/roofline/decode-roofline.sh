@@ -26,7 +26,9 @@
 # that step streamed (the same bytes, mapping and threads) and times that read on its own; the
 # ratio of the summed times ("paired") compares each step with the read rate of its own moment,
 # which stream-read before and after the bench cannot when the machine's bandwidth changes
-# within seconds (it does here). Both are printed.
+# within seconds (it does here). Both are printed. And with --profile: each matmul role's share
+# of the step and the GB/s its kernels streamed (against the paired reads' p50: which kernels
+# fall short).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bin="${QCC_BUILD_DIR:-$root/build}/bin"
@@ -107,7 +109,7 @@ for aq in ${act_quants//,/ }; do
   compile_s=$(python3 -c "print(round($t1 - $t0, 2))")
   log "compiled $label in $compile_s s ($nkernels kernels); stream-read, bench, stream-read"
   s1="$("$bin/stream-read" --json)"
-  "$exe" bench --prompt "$prompt" --gen "$gen" --repeat "$repeat" --roofline --json \
+  "$exe" bench --prompt "$prompt" --gen "$gen" --repeat "$repeat" --roofline --profile --json \
     > "$work/bench-$tag.json"
   s2="$("$bin/stream-read" --json)"
   echo "{\"model\": \"$label\", \"compile_s\": $compile_s, \"kernels\": $nkernels, \"report\": \"$work/llama3-8b-$m.report.json\", \"bench\": \"$work/bench-$tag.json\", \"stream\": [$s1, $s2]}" >> "$results"
@@ -153,7 +155,13 @@ for line in open(sys.argv[1]):
                      paired_read_gb_s_p50=b["roofline"]["read_gb_s"]["p50"],
                      paired_read_gb_s_range=[b["roofline"]["read_gb_s"]["min"],
                                              b["roofline"]["read_gb_s"]["max"]],
-                     streamed_bytes=b["roofline"]["streamed_bytes"]))
+                     streamed_bytes=b["roofline"]["streamed_bytes"],
+                     # bench --profile: the decode step's kernels (docs/Driver.md)
+                     kernel_fraction=b["profile"]["decode"]["kernel_ms"] /
+                     b["profile"]["decode"]["ms"],
+                     matmuls=[dict(weights=k["weights"], format=k["format"], ms=k["ms"],
+                                   fraction=k["fraction"], gb_s=k["gb_s"])
+                              for k in b["profile"]["decode"]["rows"] if k["op"] == "matmul"]))
 if os.environ["JSON"] == "1":
     print(json.dumps(dict(benchmark="decode-roofline", shape="llama3-8b", prompt=p, gen=g, models=rows)))
 else:
@@ -172,6 +180,11 @@ else:
               f"right after each step: {100*x['paired_fraction']:.1f}% of the reads (per step p50 "
               f"{100*x['paired_step_fraction_p50']:.1f}%; reads p50 {x['paired_read_gb_s_p50']:.2f} "
               f"GB/s, {x['paired_read_gb_s_range'][0]:.2f}..{x['paired_read_gb_s_range'][1]:.2f})")
+        print(f"  kernels {100*x['kernel_fraction']:.1f}% of the step; matmuls, most time first "
+              f"(GB/s, % of the paired reads' p50):")
+        for k in x["matmuls"][:6]:
+            print(f"    {k['weights']:<12} {k['format']:<14} {100*k['fraction']:5.1f}% of the step "
+                  f"{k['gb_s']:6.2f} GB/s ({100*k['gb_s']/x['paired_read_gb_s_p50']:.0f}%)")
         if x["stream_unsteady"]:
             print("  note: the two stream-read runs differ by more than 25%: the machine's "
                   "bandwidth changed during this model's run, so the fraction is only a lower bound")

@@ -41,16 +41,36 @@ void argmaxRows(const std::vector<float> &logits, int64_t B, int64_t T, int64_t 
 /// token), and each decode step (durations); `first` and `end`: the clock after the first choice
 /// and after the last step.
 /// `reads`: with a read model, each step's read pass (seconds, `readBytes` each).
+/// `prefillKernels`, `decodeKernels`: with a profiled model, the kernel counts of the prefill
+/// call and of all decode steps.
 struct Round {
   double prefill = 0, ttft = 0, first = 0, end = 0;
   std::vector<double> steps, reads;
   uint64_t readBytes = 0;
+  std::vector<KernelProfileRow> prefillKernels, decodeKernels;
 };
 
+/// What a latency round does besides its forward calls (each outside the timed spans): the
+/// roofline's read pass after each decode step, the profile's takes.
+struct RoundHooks {
+  DriverModel *read = nullptr, *profile = nullptr;
+};
+
+/// Appends the model's kernel counts since the last take to `into`.
+Error takeProfileInto(DriverModel &m, std::vector<KernelProfileRow> &into) {
+  Expected<std::vector<KernelProfileRow>> rows = m.takeProfile();
+  if (!rows)
+    return rows.takeError();
+  into.insert(into.end(), rows->begin(), rows->end());
+  return Error::success();
+}
+
 /// One round on `tokens` [B, P] (row-major): reset(B), prefill, `gen` greedy decode steps; with
-/// `readModel`, each step followed by a timed readStreamedWeights() (then `end` includes them).
+/// `hooks.read`, each step followed by a timed readStreamedWeights() (then `end` includes them);
+/// with `hooks.profile`, the kernel counts taken after the prefill and after each step.
 Expected<Round> runRound(ModelInstance &inst, ArrayRef<int32_t> tokens, int64_t B, int64_t gen,
-                         const Now &now, DriverModel *readModel = nullptr) {
+                         const Now &now, RoundHooks hooks = {}) {
+  DriverModel *readModel = hooks.read;
   const int64_t P = int64_t(tokens.size()) / B, V = inst.vocabSize();
   std::vector<float> logits;
   std::vector<int32_t> next;
@@ -64,6 +84,9 @@ Expected<Round> runRound(ModelInstance &inst, ArrayRef<int32_t> tokens, int64_t 
   argmaxRows(logits, B, P, P - 1, V, next);
   r.first = now();
   r.ttft = r.first - t0;
+  if (hooks.profile)
+    if (Error e = takeProfileInto(*hooks.profile, r.prefillKernels))
+      return std::move(e);
   r.steps.reserve(size_t(gen));
   for (int64_t i = 0; i < gen; ++i) {
     const double ts = now();
@@ -71,6 +94,9 @@ Expected<Round> runRound(ModelInstance &inst, ArrayRef<int32_t> tokens, int64_t 
       return std::move(e);
     argmaxRows(logits, B, 1, 0, V, next);
     r.steps.push_back(now() - ts);
+    if (hooks.profile)
+      if (Error e = takeProfileInto(*hooks.profile, r.decodeKernels))
+        return std::move(e);
     if (readModel) {
       const double tr = now();
       Expected<uint64_t> bytes = readModel->readStreamedWeights();
@@ -100,11 +126,11 @@ std::vector<int32_t> replicate(ArrayRef<int32_t> prompt, int64_t B) {
 
 /// warmup + repeat rounds; the warmup rounds are dropped.
 Expected<std::vector<Round>> runRounds(ModelInstance &inst, ArrayRef<int32_t> prompt, int64_t B,
-                                       const BenchOptions &o, DriverModel *readModel = nullptr) {
+                                       const BenchOptions &o, RoundHooks hooks = {}) {
   std::vector<Round> rounds;
   const std::vector<int32_t> tokens = replicate(prompt, B);
   for (int64_t i = 0; i < o.warmup + o.repeat; ++i) {
-    Expected<Round> r = runRound(inst, tokens, B, o.genTokens, o.clock, readModel);
+    Expected<Round> r = runRound(inst, tokens, B, o.genTokens, o.clock, hooks);
     if (!r)
       return r.takeError();
     if (i >= o.warmup)
@@ -284,7 +310,16 @@ Expected<BenchResult> bench(DriverModel &model, StringRef modelLabel,
   if (o.roofline)
     if (Expected<uint64_t> probe = model.readStreamedWeights(); !probe)
       return probe.takeError(); // this host cannot: say so before the rounds
-  Expected<std::vector<Round>> rounds = runRounds(inst, prompt, 1, o, o.roofline ? &model : nullptr);
+  RoundHooks hooks;
+  hooks.read = o.roofline ? &model : nullptr;
+  hooks.profile = o.profile ? &model : nullptr;
+  if (o.profile)
+    if (Error e = model.setProfiling(true))
+      return std::move(e);
+  Expected<std::vector<Round>> rounds = runRounds(inst, prompt, 1, o, hooks);
+  if (o.profile)
+    if (Error e = model.setProfiling(false))
+      return rounds ? std::move(e) : joinErrors(rounds.takeError(), std::move(e));
   if (!rounds)
     return rounds.takeError();
   r.kvCacheBytes = inst.kvCacheBytes();
@@ -304,6 +339,15 @@ Expected<BenchResult> bench(DriverModel &model, StringRef modelLabel,
   r.decodeLatencyMs = summarize(toMs(steps));
   if (o.roofline)
     r.roofline = rooflineOf(*rounds, r.decodeTokS);
+  if (o.profile) {
+    std::vector<KernelProfileRow> pre, dec;
+    for (const Round &rd : *rounds) {
+      pre.insert(pre.end(), rd.prefillKernels.begin(), rd.prefillKernels.end());
+      dec.insert(dec.end(), rd.decodeKernels.begin(), rd.decodeKernels.end());
+    }
+    r.profile = ProfileResult{summarizeProfile(dec, int64_t(steps.size()), decode),
+                              summarizeProfile(pre, o.repeat, prefill)};
+  }
 
   for (int64_t B : o.batches) {
     Expected<std::vector<Round>> br = runRounds(inst, prompt, B, o);
@@ -385,6 +429,8 @@ json::Object BenchResult::toJSON() const {
                                  {"fraction", roofline->fraction},
                                  {"step_fraction", latencyJSON(roofline->stepFraction)},
                                  {"roofline_tok_s", roofline->rooflineTokS}};
+  if (profile)
+    o["profile"] = profileJSON(*profile);
   json::Array concurrentJSON;
   for (const ConcurrencyResult &c : concurrent)
     concurrentJSON.push_back(concurrencyJSON(c));
@@ -441,6 +487,8 @@ void BenchResult::print(raw_ostream &os) const {
                   roofline->readGBs.count, roofline->decodeGBs, 100 * roofline->fraction,
                   100 * roofline->stepFraction.p50, 100 * roofline->stepFraction.min,
                   100 * roofline->stepFraction.max, roofline->rooflineTokS);
+  if (profile)
+    printProfile(os, *profile);
   os << "memory    weights " << mib(weightsBytes) << ", files " << mib(fileBytes)
      << ", KV cache " << mib(kvCacheBytes) << ", peak RSS " << mib(peakRssBytes) << "\n";
 }

@@ -37,6 +37,14 @@ Expected<uint64_t> DriverModel::readStreamedWeights() {
                            "--roofline needs an executable compiled by qcc (its kernels stream "
                            "the weights; this host does not)");
 }
+Error DriverModel::setProfiling(bool) {
+  return createStringError(inconvertibleErrorCode(),
+                           "--profile needs an executable compiled by qcc (it times the "
+                           "executable's kernels; this host has none)");
+}
+Expected<std::vector<KernelProfileRow>> DriverModel::takeProfile() {
+  return createStringError(inconvertibleErrorCode(), "this host keeps no kernel profile");
+}
 DriverModelFactory::~DriverModelFactory() = default;
 
 cl::OptionCategory &optionCategory() {
@@ -122,6 +130,11 @@ cl::opt<bool> benchRoofline(
     "roofline",
     cl::desc("After each decode step, time a read of the weights it streamed (the read roofline "
              "of the same moment; executables compiled by qcc)"),
+    cl::sub(benchCmd), cl::cat(optionCategory()));
+cl::opt<bool> benchProfile(
+    "profile",
+    cl::desc("Count and time every kernel call of the latency rounds: time per op and per "
+             "matmul weight, per decode step and per prefill (executables compiled by qcc)"),
     cl::sub(benchCmd), cl::cat(optionCategory()));
 cl::opt<std::string> benchText("text",
                                cl::desc("Take the prompt from this text (default: random tokens)"),
@@ -301,6 +314,7 @@ int runBench(DriverModel &m) {
   o.warmup = benchWarmup;
   o.seed = seed;
   o.roofline = benchRoofline;
+  o.profile = benchProfile;
   if (!benchText.empty()) {
     const Tokenizer &tok = needTokenizer(m);
     auto buf = MemoryBuffer::getFile(benchText);

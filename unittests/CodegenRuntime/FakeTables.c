@@ -16,6 +16,7 @@ int64_t qcc_model_info[15] = {1, FAKE_DIM, FAKE_LAYERS, FAKE_HEADS, FAKE_KV_HEAD
 char qcc_model_strings[] = "fake\0x86-64\0host\0\0";
 int64_t qcc_weight_table[5 * FAKE_N_WEIGHTS];
 char qcc_weight_names[4096];
+char qcc_weight_formats[4096];
 char qcc_file_paths[4096];
 int64_t qcc_file_sizes[1];
 int64_t qcc_slot_widths[FAKE_N_SLOTS] = {FAKE_DIM,    FAKE_DIM,    FAKE_DIM, FAKE_KV_DIM,
@@ -36,7 +37,13 @@ static float uniform(float scale) {
  * exactly representable, written as bits). */
 static void add_weight(int64_t w, const char *name, char **names, int type, int64_t elems,
                        float scale) {
+  static char *formats;
+  const char *format = type == 0 ? "f32" : type == 1 ? "f16" : "bf16";
   int64_t i, bytes = type == 0 ? 4 * elems : 2 * elems;
+  if (w == 0)
+    formats = qcc_weight_formats;
+  strcpy(formats, format);
+  formats += strlen(format) + 1;
   g_size = (g_size + 31) & ~(size_t)31;
   for (i = 0; i < elems; ++i) {
     uint8_t *p = g_bytes + g_size + (size_t)(type == 0 ? 4 : 2) * (size_t)i;

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstring>
 #include <dlfcn.h>
+#include <map>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -384,6 +385,79 @@ TEST_F(Runtime, ReadStreamedCoversTheMatmulWeights) {
   EXPECT_EQ(qcc_model_read_streamed(m), expected);
   qcc_model_set_threads(m, 2);
   EXPECT_EQ(qcc_model_read_streamed(m), expected);
+  qcc_ctx_free(c);
+  qcc_model_close(m);
+}
+
+TEST_F(Runtime, ProfileCountsEveryKernelCall) {
+  qcc_model *m = open(2);
+  ASSERT_NE(m, nullptr);
+  qcc_ctx *c = qcc_ctx_new(m);
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(qcc_ctx_reset(c, 1, 8), 0) << qcc_ctx_error(c);
+  std::vector<float> logits(3 * FAKE_VOCAB);
+  const int32_t tokens[3] = {3, 1, 4};
+  std::vector<qcc_profile_row> rows(FAKE_N_WEIGHTS + 16);
+  auto take = [&] { return qcc_model_profile_take(m, rows.data(), int64_t(rows.size())); };
+
+  // Off (the default): nothing is counted.
+  ASSERT_EQ(qcc_ctx_forward(c, tokens, 1, 1, 0, logits.data()), 0) << qcc_ctx_error(c);
+  EXPECT_EQ(take(), 0);
+
+  // On: a prefill of 3 tokens and a decode step; per forward call, the fake glue's kernel calls.
+  qcc_model_profile(m, 1);
+  ASSERT_EQ(qcc_ctx_forward(c, tokens, 1, 3, 0, logits.data()), 0) << qcc_ctx_error(c);
+  ASSERT_EQ(qcc_ctx_forward(c, tokens, 1, 1, 3, logits.data()), 0) << qcc_ctx_error(c);
+  const int64_t n = take();
+  ASSERT_LE(n, int64_t(rows.size()));
+  std::map<std::string, uint64_t> opCalls;
+  std::map<int64_t, qcc_profile_row> perWeight;
+  uint64_t ns = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const qcc_profile_row &r = rows[size_t(i)];
+    ns += r.ns;
+    if (std::string(r.op) == "matmul") {
+      EXPECT_GE(r.weight, 0);
+      perWeight[r.weight] = r;
+    } else {
+      EXPECT_EQ(r.weight, -1) << r.op;
+      EXPECT_EQ(r.bytes, 0u) << r.op;
+      opCalls[r.op] = r.calls;
+    }
+  }
+  const uint64_t L = FAKE_LAYERS;
+  EXPECT_EQ(opCalls, (std::map<std::string, uint64_t>{{"add", 2 * 2 * L},
+                                                      {"attention", 2 * L},
+                                                      {"embed", 2},
+                                                      {"rms_norm", 2 * (2 * L + 1)},
+                                                      {"rope", 2 * 2 * L},
+                                                      {"swiglu", 2 * L}}));
+  ASSERT_EQ(perWeight.size(), 7 * L + 1);
+  for (int64_t l = 0; l < FAKE_LAYERS; ++l)
+    for (int64_t k : {FAKE_L_WQ, FAKE_L_WK, FAKE_L_WV, FAKE_L_WO, FAKE_L_GATE, FAKE_L_UP,
+                      FAKE_L_DOWN})
+      ASSERT_TRUE(perWeight.count(1 + FAKE_PER_LAYER * l + k)) << l << " " << k;
+  ASSERT_TRUE(perWeight.count(FAKE_W_OUTPUT));
+  for (const auto &[w, r] : perWeight) {
+    EXPECT_EQ(r.calls, 2u) << w; // one prefill call, one decode call
+    EXPECT_EQ(r.bytes, 2 * uint64_t(qcc_weight_table[5 * w + 2])) << w;
+  }
+  EXPECT_GT(ns, 0u);
+  EXPECT_STREQ(qcc_model_weight_name(m, FAKE_W_OUTPUT), "output.weight");
+  EXPECT_STREQ(qcc_model_weight_format(m, FAKE_W_OUTPUT), "f32");
+  EXPECT_STREQ(qcc_model_weight_format(m, 1 + FAKE_L_ATTN_NORM), "f16");
+  EXPECT_STREQ(qcc_model_weight_name(m, FAKE_N_WEIGHTS), "");
+
+  // A take clears the counts; a short buffer gets the first rows and the full count.
+  EXPECT_EQ(take(), 0);
+  ASSERT_EQ(qcc_ctx_forward(c, tokens, 1, 1, 4, logits.data()), 0) << qcc_ctx_error(c);
+  EXPECT_EQ(qcc_model_profile_take(m, rows.data(), 2), n);
+  EXPECT_EQ(take(), 0);
+
+  // Off again: not counted; on again: the counts start from zero.
+  qcc_model_profile(m, 0);
+  ASSERT_EQ(qcc_ctx_forward(c, tokens, 1, 1, 5, logits.data()), 0) << qcc_ctx_error(c);
+  EXPECT_EQ(take(), 0);
   qcc_ctx_free(c);
   qcc_model_close(m);
 }

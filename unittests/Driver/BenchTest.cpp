@@ -413,4 +413,124 @@ TEST(Bench, RooflineErrors) {
   EXPECT_EQ(message(changing), "--roofline: the decode steps streamed 7 then 9 bytes");
 }
 
+/// A model that profiles: per forward call since the last take, two ffn_down matmuls (q4_K, 2 ms
+/// and 1000 bytes each), the output matmul (q6_K, 3 ms, 500 bytes) and two attention calls (1
+/// ms in all). A take advances the clock by 1 ms (it must fall outside the timed spans).
+class ProfileModel : public FakeModel {
+public:
+  llvm::Error setProfiling(bool on) override {
+    switches.push_back(on);
+    taken = calls.size();
+    return llvm::Error::success();
+  }
+  llvm::Expected<std::vector<KernelProfileRow>> takeProfile() override {
+    const uint64_t n = calls.size() - taken;
+    taken = calls.size();
+    now += 0.001;
+    ++takes;
+    if (n == 0)
+      return std::vector<KernelProfileRow>{};
+    return std::vector<KernelProfileRow>{
+        {"attention", "", "", 2 * n, 1000000 * n, 0},
+        {"matmul", "blk.0.ffn_down.weight", "q4_K", n, 2000000 * n, 1000 * n},
+        {"matmul", "blk.1.ffn_down.weight", "q4_K", n, 2000000 * n, 1000 * n},
+        {"matmul", "output.weight", "q6_K", n, 3000000 * n, 500 * n}};
+  }
+  std::vector<bool> switches;
+  size_t taken = 0, takes = 0;
+};
+
+TEST(Bench, ProfileGroupsKernelsPerStepAndPrefill) {
+  ProfileModel m;
+  BenchOptions o;
+  o.promptTokens = 4;
+  o.genTokens = 4;
+  o.repeat = 2;
+  o.warmup = 1;
+  o.batches = {2};
+  o.profile = true;
+  o.clock = [&m] { return m.now; };
+  llvm::Expected<BenchResult> r = bench(m, "fake.mlir", o);
+  ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
+  // On for the latency rounds only; a take after each prefill and each decode step (3 rounds).
+  EXPECT_EQ(m.switches, (std::vector<bool>{true, false}));
+  EXPECT_EQ(m.takes, 3u * 5u);
+  // The takes are not part of the timed spans: steps are the fake's 11 ms, prefill 14 ms.
+  EXPECT_NEAR(r->decodeLatencyMs.max, 11.0, 1e-9);
+  EXPECT_NEAR(r->ttftMs.max, 14.0, 1e-9);
+  ASSERT_TRUE(r->profile.has_value());
+  const ProfilePart &d = r->profile->decode, &p = r->profile->prefill;
+  EXPECT_EQ(d.samples, 8);
+  EXPECT_NEAR(d.ms, 11.0, 1e-9);
+  EXPECT_NEAR(d.kernelMs, 8.0, 1e-9);
+  ASSERT_EQ(d.rows.size(), 3u);
+  // Most time first; the two layers' ffn_down weights are one row.
+  EXPECT_EQ(d.rows[0].op, "matmul");
+  EXPECT_EQ(d.rows[0].weights, "ffn_down");
+  EXPECT_EQ(d.rows[0].format, "q4_K");
+  EXPECT_EQ(d.rows[0].tensors, 2);
+  EXPECT_NEAR(d.rows[0].calls, 2.0, 1e-12);
+  EXPECT_NEAR(d.rows[0].ms, 4.0, 1e-9);
+  EXPECT_NEAR(d.rows[0].bytes, 2000.0, 1e-9);
+  EXPECT_NEAR(d.rows[0].gbS, 2000.0 / 4e6, 1e-15);
+  EXPECT_NEAR(d.rows[0].fraction, 4.0 / 11.0, 1e-12);
+  EXPECT_EQ(d.rows[1].weights, "output");
+  EXPECT_EQ(d.rows[1].format, "q6_K");
+  EXPECT_NEAR(d.rows[1].ms, 3.0, 1e-9);
+  EXPECT_EQ(d.rows[2].op, "attention");
+  EXPECT_EQ(d.rows[2].weights, "");
+  EXPECT_NEAR(d.rows[2].calls, 2.0, 1e-12);
+  EXPECT_NEAR(d.rows[2].ms, 1.0, 1e-9);
+  EXPECT_EQ(p.samples, 2);
+  EXPECT_NEAR(p.ms, 14.0, 1e-9);
+  EXPECT_NEAR(p.kernelMs, 8.0, 1e-9);
+
+  llvm::json::Object j = r->toJSON();
+  const llvm::json::Object *jp = j.getObject("profile");
+  ASSERT_NE(jp, nullptr);
+  const llvm::json::Object *jd = jp->getObject("decode");
+  ASSERT_NE(jd, nullptr);
+  EXPECT_EQ(jd->getInteger("samples"), 8);
+  EXPECT_NEAR(*jd->getNumber("kernel_ms"), 8.0, 1e-9);
+  const llvm::json::Array *rows = jd->getArray("rows");
+  ASSERT_NE(rows, nullptr);
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[0].getAsObject()->getString("weights"), "ffn_down");
+  EXPECT_EQ((*rows)[0].getAsObject()->getInteger("tensors"), 2);
+  EXPECT_EQ((*rows)[2].getAsObject()->getString("op"), "attention");
+  EXPECT_EQ((*rows)[2].getAsObject()->get("weights"), nullptr); // matmul rows only
+  EXPECT_NE(jp->getObject("prefill"), nullptr);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  r->print(os);
+  EXPECT_NE(text.find("profile   decode: 11.000 ms per step (8 samples), kernels 8.000 ms (72.7%)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("profile   prefill: 14.000 ms per call (2 samples)"), std::string::npos);
+
+  // A host without a profile says so before running anything.
+  FakeModel cannot;
+  o.clock = [&cannot] { return cannot.now; };
+  llvm::Expected<BenchResult> e = bench(cannot, "fake.mlir", o);
+  ASSERT_FALSE(bool(e));
+  EXPECT_NE(llvm::toString(e.takeError()).find("--profile needs an executable compiled by qcc"),
+            std::string::npos);
+  EXPECT_TRUE(cannot.calls.empty());
+}
+
+TEST(Bench, ProfileRolesDropTheLayerOnly) {
+  const std::vector<KernelProfileRow> rows{
+      {"matmul", "blk.7.attn_q.weight", "q8_0", 1, 1000000, 10},
+      {"matmul", "blk.12.attn_q.weight", "q8_0", 1, 1000000, 10},
+      {"matmul", "blk.x.attn_q.weight", "q8_0", 1, 1000000, 10},
+      {"matmul", "output", "f16", 1, 1000000, 10}};
+  ProfilePart p = summarizeProfile(rows, 1, 0.004);
+  ASSERT_EQ(p.rows.size(), 3u);
+  EXPECT_EQ(p.rows[0].weights, "attn_q");
+  EXPECT_EQ(p.rows[0].tensors, 2);
+  EXPECT_EQ(p.rows[1].weights, "blk.x.attn_q");
+  EXPECT_EQ(p.rows[2].weights, "output");
+  EXPECT_EQ(summarizeProfile(rows, 0, 0).rows.size(), 0u);
+}
+
 } // namespace

@@ -31,8 +31,8 @@
 extern "C" {
 #endif
 
-#define QCC_ABI_VERSION 2 /* 2: qcc_rt_matmul takes the batch-2 and batch-4 decode kernels,
-                              QCC_INFO_PREFILL_Q8 */
+#define QCC_ABI_VERSION 3 /* 2: qcc_rt_matmul takes the batch-2 and batch-4 decode kernels,
+                              QCC_INFO_PREFILL_Q8; 3: qcc_weight_formats */
 
 typedef struct qcc_model qcc_model;  /* the weights (mapped files or the blob), shared */
 typedef struct qcc_ctx qcc_ctx;      /* one instance: KV cache, activation slots, status */
@@ -73,6 +73,8 @@ extern const char qcc_model_strings[];
 extern const int64_t qcc_weight_table[];
 /* The weights' names, NUL-terminated one after the other (for messages). */
 extern const char qcc_weight_names[];
+/* Their formats as qllm names them ("f32", "q4_K", "int4_g128_sym", ...), in the same order. */
+extern const char qcc_weight_formats[];
 /* Weight files: paths NUL-terminated one after the other, and their sizes in bytes (checked
  * when the file is opened; a file of another size is refused). */
 extern const char qcc_file_paths[];
@@ -116,6 +118,22 @@ int qcc_model_set_threads(qcc_model *m, int threads);
  * forward call, and for --target=cuda (the kernels read device copies). Not while a forward call
  * runs. */
 uint64_t qcc_model_read_streamed(qcc_model *m);
+/* Kernel profile (bench --profile). While on, every kernel call of the forward calls is counted
+ * and timed (CLOCK_MONOTONIC around the kernel alone), per op and, for matmuls, per weight;
+ * turning it on clears the counts. Not while a forward call runs. */
+void qcc_model_profile(qcc_model *m, int on);
+typedef struct qcc_profile_row {
+  const char *op;         /* "matmul", "attention", "rms_norm", "rope", "swiglu", "add", "embed" */
+  int64_t weight;         /* matmul: the weight's index (qcc_weight_table); else -1 */
+  uint64_t calls, ns;     /* kernel calls and their time */
+  uint64_t bytes;         /* matmul: the weight's bytes × calls (what the calls streamed); else 0 */
+} qcc_profile_row;
+/* Writes the rows with calls since the last take (at most `cap` of them, ops first, then the
+ * matmul weights in table order) and clears the counts. Returns the number of such rows. */
+int64_t qcc_model_profile_take(qcc_model *m, qcc_profile_row *rows, int64_t cap);
+/* Weight w's name (qcc_weight_names) and format (qcc_weight_formats), "" when out of range. */
+const char *qcc_model_weight_name(const qcc_model *m, int64_t w);
+const char *qcc_model_weight_format(const qcc_model *m, int64_t w);
 /* The i-th string of qcc_model_strings (0 name, 1 qcc target, 2 Halide target, 3 tokenizer
  * path, 4 tokenizer kind). */
 const char *qcc_model_string(int i);

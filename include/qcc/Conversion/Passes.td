@@ -22,7 +22,8 @@ def ConvertQLlmToLLVM : Pass<"convert-qllm-to-llvm", "::mlir::ModuleOp"> {
     | `qcc_model_info` | i64 facts indexed by `enum qcc_info_index` |
     | `qcc_model_strings` | name, qcc target, Halide target, tokenizer path and kind |
     | `qcc_weight_table` | per weight: file, offset, bytes, ggml type, elements |
-    | `qcc_weight_names`, `qcc_file_paths`, `qcc_file_sizes` | names and files |
+    | `qcc_weight_names`, `qcc_weight_formats` | per weight: name, format (`q4_K`, `int4_g128_sym`) |
+    | `qcc_file_paths`, `qcc_file_sizes` | weight files |
     | `qcc_slot_widths` | floats per token of each activation slot |
 
     Activations live in slots: each value of @forward gets a slot of its feature width when

@@ -15,6 +15,9 @@
 //      continuous batching (a finished request's slot is not refilled mid-wave).
 //   4. with `roofline`: in the latency rounds, after each decode step (not timed with it), one
 //      read of the weights that step streamed, timed on its own (RooflineResult).
+//   5. with `profile`: the latency rounds' kernel calls counted and timed by the model
+//      (DriverModel::setProfiling / takeProfile, taken outside the timed spans), per decode
+//      step and per prefill call (ProfileResult).
 // Sampling is greedy so runs are deterministic; docs/Driver.md defines every reported number.
 //
 //===----------------------------------------------------------------------===//
@@ -52,6 +55,8 @@ struct BenchOptions {
   /// timed read of the bytes that step streamed (DriverModel::readStreamedWeights), so that
   /// each step is compared with the memory's read rate of the same moment.
   bool roofline = false;
+  /// Kernel profile of the latency rounds (DriverModel::setProfiling).
+  bool profile = false;
   /// Seconds from any fixed origin; empty: std::chrono::steady_clock. Tests inject a fake clock.
   std::function<double()> clock;
 };
@@ -87,6 +92,29 @@ struct RooflineResult {
   double rooflineTokS = 0;    ///< Read passes per second: the decode rate memory allows.
   double decodeGBs = 0;       ///< streamedBytes × decode tok/s.
 };
+/// One row of a kernel profile: an op, for matmuls per weight role and format, per sample.
+struct ProfileRow {
+  std::string op;      ///< "matmul", "attention", "rms_norm", "rope", "swiglu", "add", "embed"
+  /// Matmul: the weights' role, their name without "blk.<n>." and ".weight" ("ffn_down",
+  /// "output"); else empty.
+  std::string weights;
+  std::string format;  ///< Matmul: the weights' format when the host knows it; else empty.
+  int64_t tensors = 0; ///< Distinct weights in the row (matmul; e.g. one per layer).
+  double calls = 0, ms = 0, bytes = 0; ///< Per sample (bytes: matmul weight bytes read).
+  double fraction = 0; ///< ms ÷ the sample's time.
+  double gbS = 0;      ///< bytes ÷ time (matmul), GB = 1e9 bytes.
+};
+/// The profile of one kind of sample (decode step or prefill call) over the measured rounds.
+struct ProfilePart {
+  int64_t samples = 0;
+  double ms = 0;       ///< Mean time of a sample (as the latency figures time it).
+  double kernelMs = 0; ///< Σ rows' ms: the rest is the glue, sampling and the profile itself.
+  std::vector<ProfileRow> rows; ///< Most time first.
+};
+struct ProfileResult {
+  ProfilePart decode, prefill;
+};
+
 struct BenchResult {
   std::string model, name, promptSource, textFile;
   int threads = 0;
@@ -98,11 +126,19 @@ struct BenchResult {
   std::vector<BatchResult> batched;
   std::vector<ConcurrencyResult> concurrent;
   std::optional<RooflineResult> roofline; ///< With BenchOptions::roofline.
+  std::optional<ProfileResult> profile;   ///< With BenchOptions::profile.
   double seconds = 0;              ///< Wall time of the whole measurement.
 
   llvm::json::Object toJSON() const;
   void print(llvm::raw_ostream &os) const; ///< The human table.
 };
+
+/// The rows of `taken` (kernel counts of `samples` samples taking `seconds` in all) grouped by
+/// op, weight role and format, per sample.
+ProfilePart summarizeProfile(llvm::ArrayRef<KernelProfileRow> taken, int64_t samples,
+                             double seconds);
+llvm::json::Object profileJSON(const ProfileResult &p);
+void printProfile(llvm::raw_ostream &os, const ProfileResult &p);
 
 /// Runs the benchmark on a fresh instance of `model`; `modelLabel` names it in the report.
 llvm::Expected<BenchResult> bench(DriverModel &model, llvm::StringRef modelLabel,

@@ -50,6 +50,16 @@ public:
   virtual uint64_t kvCacheBytes() const = 0;
 };
 
+/// Calls and time of one kernel kind since the last DriverModel::takeProfile (bench --profile):
+/// an op (matmul, attention, rms_norm, ...), for a matmul per weight.
+struct KernelProfileRow {
+  std::string op;
+  std::string weight; ///< Matmul: the weight's name ("blk.3.ffn_down.weight"); else empty.
+  std::string format; ///< Matmul: the weight's format when the host knows it ("q4_K"); else empty.
+  uint64_t calls = 0, ns = 0;
+  uint64_t bytes = 0; ///< Matmul: weight bytes the calls read; else 0.
+};
+
 /// A loaded model: what the commands report about it and a way to run it.
 class DriverModel {
 public:
@@ -74,6 +84,11 @@ public:
   /// roofline that `bench --roofline` times next to each decode step. Not every host can
   /// (default: an error saying so).
   virtual llvm::Expected<uint64_t> readStreamedWeights();
+  /// Starts (clearing the counts) or stops counting and timing each kernel call of the forward
+  /// calls (`bench --profile`). Not every host can (default: an error saying so).
+  virtual llvm::Error setProfiling(bool on);
+  /// The counts since the last take (or since profiling started), then cleared.
+  virtual llvm::Expected<std::vector<KernelProfileRow>> takeProfile();
 };
 
 /// Loads the model once the command line is parsed, knowing what the command needs.

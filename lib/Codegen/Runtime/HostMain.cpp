@@ -10,6 +10,7 @@
 //                                model's context)
 //   ModelInstance::forward    -> qcc_ctx_forward
 //   DriverModel::readStreamedWeights -> qcc_model_read_streamed (bench --roofline)
+//   DriverModel::setProfiling / takeProfile -> qcc_model_profile / _take (bench --profile)
 // The tokenizer (qcc_model_string 3 and 4: path and kind) is loaded only for the commands that
 // need it. Built into the static library QCCExeHost, linked after the glue object, the kernels
 // and qcc_rt.o (lib/Codegen/Runtime/CMakeLists.txt writes the link's response file).
@@ -25,6 +26,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 using namespace llvm;
 using namespace qcc;
@@ -79,6 +81,34 @@ public:
       return fail("--roofline reads host memory; this executable's kernels read device copies "
                   "of the weights (--target=cuda)");
     return qcc_model_read_streamed(m_);
+  }
+  Error setProfiling(bool on) override {
+    qcc_model_profile(m_, on ? 1 : 0);
+    return Error::success();
+  }
+  Expected<std::vector<driver::KernelProfileRow>> takeProfile() override {
+    // Rows: the op kinds and every matmul weight at most.
+    std::vector<qcc_profile_row> rows(size_t(info(QCC_INFO_N_WEIGHTS)) + 16);
+    const int64_t n = qcc_model_profile_take(m_, rows.data(), int64_t(rows.size()));
+    if (n > int64_t(rows.size()))
+      return fail("kernel profile: " + Twine(n) + " rows, more than the " + Twine(rows.size()) +
+                  " expected");
+    std::vector<driver::KernelProfileRow> out;
+    out.reserve(size_t(n));
+    for (int64_t i = 0; i < n; ++i) {
+      const qcc_profile_row &r = rows[size_t(i)];
+      driver::KernelProfileRow k;
+      k.op = r.op;
+      if (r.weight >= 0) {
+        k.weight = qcc_model_weight_name(m_, r.weight);
+        k.format = qcc_model_weight_format(m_, r.weight);
+      }
+      k.calls = r.calls;
+      k.ns = r.ns;
+      k.bytes = r.bytes;
+      out.push_back(std::move(k));
+    }
+    return out;
   }
   Expected<std::unique_ptr<driver::ModelInstance>> open() override {
     qcc_ctx *c = qcc_ctx_new(m_);

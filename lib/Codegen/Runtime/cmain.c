@@ -2,7 +2,7 @@
  *
  *   ./model logits --tokens FILE.i32 [--batch B] --out FILE.f32 [--json] [--threads N]
  *   ./model bench [--prompt N] [--gen N] [--batch B,B2,...] [--repeat R] [--warmup W]
- *                 [--seed S] [--roofline] [--threads T] [--json]
+ *                 [--seed S] [--roofline] [--profile] [--threads T] [--json]
  *
  * The same commands, defaults, text and JSON as the C++ evaluation driver (lib/Driver,
  * docs/Driver.md) for targets whose sysroot has no C++ library (aarch64 here), over the runtime's
@@ -15,6 +15,8 @@
  *===----------------------------------------------------------------------===*/
 #define _GNU_SOURCE
 #include "qcc/Codegen/qcc_rt.h"
+
+#include "cjson.h"
 
 #include <errno.h>
 #include <math.h>
@@ -58,7 +60,7 @@ static long long parse_int(const char *flag, const char *v) {
 
 typedef struct {
   const char *cmd;
-  int json, threads, roofline;
+  int json, threads, roofline, profile;
   const char *tokens, *out;
   long long batch;
   long long prompt, gen, repeat, warmup;
@@ -94,6 +96,12 @@ static void parse(options *o, int argc, char **argv) {
       o->json = 1;
       continue;
     }
+    if (!logits && strcmp(name, "profile") == 0) {
+      if (eq)
+        die("--profile takes no value");
+      o->profile = 1;
+      continue;
+    }
     if (!logits && strcmp(name, "roofline") == 0) {
       if (eq)
         die("--roofline takes no value");
@@ -103,7 +111,8 @@ static void parse(options *o, int argc, char **argv) {
     if (strcmp(name, "help") == 0 || strcmp(name, "h") == 0) {
       printf("usage: %s logits --tokens FILE.i32 [--batch B] --out FILE.f32 [--json] "
              "[--threads N]\n       %s bench [--prompt N] [--gen N] [--batch B,...] "
-             "[--repeat R] [--warmup W] [--seed S] [--roofline] [--threads N] [--json]\n",
+             "[--repeat R] [--warmup W] [--seed S] [--roofline] [--profile] [--threads N] "
+             "[--json]\n",
              g_tool, g_tool);
       exit(0);
     }
@@ -148,113 +157,6 @@ static void parse(options *o, int argc, char **argv) {
       die("unknown option '--%s' for '%s'", name, o->cmd);
     }
   }
-}
-
-/*--- JSON, printed as llvm::json::OStream with indent 2 ------------------------------------*/
-
-enum { J_INT, J_NUM, J_STR, J_OBJ, J_ARR };
-typedef struct jobj jobj;
-typedef struct {
-  const char *key;
-  int kind;
-  long long i;
-  double d;
-  const char *s;
-  jobj *o;      /* J_OBJ */
-  jobj **arr;   /* J_ARR */
-  int n_arr;
-} jval;
-struct jobj {
-  jval v[24];
-  int n;
-};
-
-static jval *jadd(jobj *o, const char *key, int kind) {
-  jval *v = &o->v[o->n++];
-  memset(v, 0, sizeof *v);
-  v->key = key;
-  v->kind = kind;
-  return v;
-}
-static void jint(jobj *o, const char *k, long long x) { jadd(o, k, J_INT)->i = x; }
-static void jnum(jobj *o, const char *k, double x) { jadd(o, k, J_NUM)->d = x; }
-static void jstr(jobj *o, const char *k, const char *s) { jadd(o, k, J_STR)->s = s; }
-static void jsub(jobj *o, const char *k, jobj *sub) { jadd(o, k, J_OBJ)->o = sub; }
-
-static int jcmp(const void *a, const void *b) {
-  return strcmp(((const jval *)a)->key, ((const jval *)b)->key);
-}
-
-static void jstring(const char *s) {
-  putchar('"');
-  for (; *s; ++s) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\')
-      printf("\\%c", ch);
-    else if (ch == '\n')
-      printf("\\n");
-    else if (ch == '\t')
-      printf("\\t");
-    else if (ch == '\r')
-      printf("\\r");
-    else if (ch < 0x20)
-      printf("\\u%04x", ch);
-    else
-      putchar(ch);
-  }
-  putchar('"');
-}
-
-static void jindent(int level) { printf("%*s", 2 * level, ""); }
-
-static void jprint(jobj *o, int level);
-
-static void jvalue(const jval *v, int level) {
-  int k;
-  switch (v->kind) {
-  case J_INT: printf("%lld", v->i); break;
-  case J_NUM:
-    if (isfinite(v->d))
-      printf("%.17g", v->d);
-    else
-      printf("null");
-    break;
-  case J_STR: jstring(v->s); break;
-  case J_OBJ: jprint(v->o, level); break;
-  case J_ARR:
-    if (v->n_arr == 0) {
-      printf("[]");
-      break;
-    }
-    printf("[\n");
-    for (k = 0; k < v->n_arr; ++k) {
-      jindent(level + 1);
-      jprint(v->arr[k], level + 1);
-      printf(k + 1 < v->n_arr ? ",\n" : "\n");
-    }
-    jindent(level);
-    putchar(']');
-    break;
-  }
-}
-
-static void jprint(jobj *o, int level) {
-  int k;
-  if (o->n == 0) {
-    printf("{}");
-    return;
-  }
-  qsort(o->v, (size_t)o->n, sizeof o->v[0], jcmp);
-  printf("{\n");
-  for (k = 0; k < o->n; ++k) {
-    jindent(level + 1);
-    jstring(o->v[k].key);
-    printf(": ");
-    jvalue(&o->v[k], level + 1);
-    printf(k + 1 < o->n ? ",\n" : "\n");
-  }
-  jindent(level);
-  putchar('}');
 }
 
 /*--- Model ---------------------------------------------------------------------------*/
@@ -473,6 +375,156 @@ static int32_t argmax(const float *row, int64_t V) {
   return (int32_t)best;
 }
 
+/*--- bench --profile: kernel counts grouped as the C++ driver groups them (lib/Driver) -----*/
+
+/* One row: an op, for matmuls per weight role (the name without "blk.<n>." and ".weight") and
+ * format; sums over the samples. */
+typedef struct {
+  const char *op, *format;
+  char weights[64];
+  int64_t tensors;
+  uint64_t calls, ns, bytes;
+} prof_group;
+
+/* The groups of one kind of sample (decode steps or prefill calls). */
+typedef struct {
+  prof_group g[64];
+  int n;
+  uint8_t *seen;            /* per weight: counted in a group's tensors */
+  qcc_profile_row *rows;    /* take buffer */
+  int64_t cap;
+} prof_part;
+
+static void prof_init(prof_part *p) {
+  const int64_t nw = qcc_model_info[QCC_INFO_N_WEIGHTS];
+  memset(p, 0, sizeof *p);
+  p->cap = nw + 16;
+  p->seen = (uint8_t *)xmalloc((size_t)(nw > 0 ? nw : 1));
+  memset(p->seen, 0, (size_t)(nw > 0 ? nw : 1));
+  p->rows = (qcc_profile_row *)xmalloc((size_t)p->cap * sizeof(qcc_profile_row));
+}
+
+static void role_of(const char *name, char *out, size_t n) {
+  const char *s = name, *d;
+  size_t len;
+  if (strncmp(s, "blk.", 4) == 0) {
+    for (d = s + 4; *d >= '0' && *d <= '9'; ++d)
+      ;
+    if (d > s + 4 && *d == '.')
+      s = d + 1;
+  }
+  len = strlen(s);
+  if (len >= 7 && strcmp(s + len - 7, ".weight") == 0)
+    len -= 7;
+  snprintf(out, n, "%.*s", (int)len, s);
+}
+
+/* Takes the model's counts since the last take; adds them to `p` unless it is NULL. */
+static void prof_take(qcc_model *m, prof_part *p, prof_part *buf) {
+  const int64_t n = qcc_model_profile_take(m, buf->rows, buf->cap);
+  int64_t i;
+  int k;
+  if (n > buf->cap)
+    die("kernel profile: %lld rows, more than the %lld expected", (long long)n,
+        (long long)buf->cap);
+  for (i = 0; p && i < n; ++i) {
+    const qcc_profile_row *r = &buf->rows[i];
+    char role[64] = "";
+    const char *format = r->weight >= 0 ? qcc_model_weight_format(m, r->weight) : "";
+    if (r->weight >= 0)
+      role_of(qcc_model_weight_name(m, r->weight), role, sizeof role);
+    for (k = 0; k < p->n; ++k)
+      if (strcmp(p->g[k].op, r->op) == 0 && strcmp(p->g[k].weights, role) == 0 &&
+          strcmp(p->g[k].format, format) == 0)
+        break;
+    if (k == p->n) {
+      if (p->n == 64)
+        die("kernel profile: more than 64 kinds of kernel call");
+      memset(&p->g[k], 0, sizeof p->g[k]);
+      p->g[k].op = r->op;
+      p->g[k].format = format;
+      snprintf(p->g[k].weights, sizeof p->g[k].weights, "%s", role);
+      ++p->n;
+    }
+    if (r->weight >= 0 && !p->seen[r->weight]) {
+      p->seen[r->weight] = 1;
+      ++p->g[k].tensors;
+    }
+    p->g[k].calls += r->calls;
+    p->g[k].ns += r->ns;
+    p->g[k].bytes += r->bytes;
+  }
+}
+
+/* Most time first, then by op, weights, format (as the C++ driver). */
+static int prof_cmp(const void *pa, const void *pb) {
+  const prof_group *a = (const prof_group *)pa, *b = (const prof_group *)pb;
+  int c;
+  if (a->ns != b->ns)
+    return a->ns > b->ns ? -1 : 1;
+  if ((c = strcmp(a->op, b->op)) != 0)
+    return c;
+  if ((c = strcmp(a->weights, b->weights)) != 0)
+    return c;
+  return strcmp(a->format, b->format);
+}
+
+/* `samples` samples of `seconds` in all: the JSON object (when j) or the table. */
+static void prof_report(prof_part *p, const char *what, size_t samples, double seconds, jobj *j) {
+  const double n = (double)samples, ms = seconds * 1e3 / n;
+  double kernel_ms = 0;
+  int k;
+  jobj **rows = (jobj **)xmalloc((size_t)(p->n > 0 ? p->n : 1) * sizeof(jobj *));
+  jval *arr;
+  qsort(p->g, (size_t)p->n, sizeof p->g[0], prof_cmp);
+  for (k = 0; k < p->n; ++k)
+    kernel_ms += (double)p->g[k].ns * 1e-6 / n;
+  if (!j) {
+    printf("profile   %s: %.3f ms per %s (%zu samples), kernels %.3f ms (%.1f%%)\n", what, ms,
+           strcmp(what, "decode") == 0 ? "step" : "call", samples, kernel_ms,
+           ms > 0 ? 100 * kernel_ms / ms : 0.0);
+    printf("  op          weights          format         tensors    calls         ms   share     "
+           "GB/s\n");
+  }
+  for (k = 0; k < p->n; ++k) {
+    const prof_group *g = &p->g[k];
+    const int mm = strcmp(g->op, "matmul") == 0;
+    const double gms = (double)g->ns * 1e-6 / n, gbs = g->ns ? (double)g->bytes / g->ns : 0;
+    if (!j) {
+      char t[32] = "-", r[32] = "       -";
+      if (mm) {
+        snprintf(t, sizeof t, "%lld", (long long)g->tensors);
+        snprintf(r, sizeof r, "%8.2f", gbs);
+      }
+      printf("  %-10s  %-15s  %-13s  %7s  %7.1f  %9.3f  %5.1f%%  %s\n", g->op,
+             g->weights[0] ? g->weights : "-", g->format[0] ? g->format : "-", t,
+             (double)g->calls / n, gms, ms > 0 ? 100 * gms / ms : 0.0, r);
+      continue;
+    }
+    rows[k] = (jobj *)xmalloc(sizeof(jobj));
+    memset(rows[k], 0, sizeof(jobj));
+    jstr(rows[k], "op", g->op);
+    jnum(rows[k], "calls", (double)g->calls / n);
+    jnum(rows[k], "ms", gms);
+    jnum(rows[k], "fraction", ms > 0 ? gms / ms : 0);
+    if (mm) {
+      jstr(rows[k], "weights", g->weights);
+      jstr(rows[k], "format", g->format);
+      jint(rows[k], "tensors", (long long)g->tensors);
+      jnum(rows[k], "bytes", (double)g->bytes / n);
+      jnum(rows[k], "gb_s", gbs);
+    }
+  }
+  if (!j)
+    return;
+  jint(j, "samples", (long long)samples);
+  jnum(j, "ms", ms);
+  jnum(j, "kernel_ms", kernel_ms);
+  arr = jadd(j, "rows", J_ARR);
+  arr->arr = rows;
+  arr->n_arr = p->n;
+}
+
 /* Result of the measured rounds at one batch size. */
 typedef struct {
   double prefill, decode;  /* total seconds */
@@ -484,9 +536,11 @@ typedef struct {
 } rounds;
 
 /* `read_model` non-NULL: each decode step is followed by a timed qcc_model_read_streamed (as the
- * C++ driver's bench --roofline). */
+ * C++ driver's bench --roofline). `prof` non-NULL (with `prof_model`): the kernel counts taken
+ * after the prefill (into prof[1]) and each decode step (prof[0]), outside the timed spans
+ * (bench --profile). */
 static void run_rounds(qcc_ctx *c, const int32_t *prompt, int64_t P, int64_t B, const options *o,
-                       qcc_model *read_model, rounds *r) {
+                       qcc_model *read_model, qcc_model *prof_model, prof_part *prof, rounds *r) {
   const int64_t V = qcc_model_info[QCC_INFO_VOCAB];
   int32_t *tokens = (int32_t *)xmalloc((size_t)(B * P) * sizeof(int32_t));
   int32_t *next = (int32_t *)xmalloc((size_t)B * sizeof(int32_t));
@@ -512,12 +566,16 @@ static void run_rounds(qcc_ctx *c, const int32_t *prompt, int64_t P, int64_t B, 
       r->prefill += pre;
       r->ttft[round - o->warmup] = (now_s() - t0) * 1e3;
     }
+    if (prof)
+      prof_take(prof_model, measured ? &prof[1] : NULL, &prof[0]);
     for (i = 0; i < o->gen; ++i) {
       double ts = now_s(), step;
       check_ctx(c, qcc_ctx_forward(c, next, B, 1, P + i, logits));
       for (b = 0; b < B; ++b)
         next[b] = argmax(logits + b * V, V);
       step = now_s() - ts;
+      if (prof)
+        prof_take(prof_model, measured ? &prof[0] : NULL, &prof[0]);
       if (read_model) {
         double tr = now_s(), read;
         uint64_t bytes = qcc_model_read_streamed(read_model);
@@ -558,6 +616,7 @@ static int run_bench(options *o) {
   rounds lat, batched[32];
   summary ttft, steps, bsteps[32], read_gbs, step_fraction;
   double fraction = 0, roofline_tok_s = 0;
+  prof_part prof[2]; /* decode, prefill */
   struct rusage ru;
   uint64_t peak = 0;
   mt64 rng;
@@ -583,7 +642,14 @@ static int run_bench(options *o) {
   if (o->roofline && qcc_model_info[QCC_INFO_USES_GPU])
     die("--roofline reads host memory; this executable's kernels read device copies of the "
         "weights (--target=cuda)");
-  run_rounds(c, prompt, o->prompt, 1, o, o->roofline ? m : NULL, &lat);
+  if (o->profile) {
+    prof_init(&prof[0]);
+    prof_init(&prof[1]);
+    qcc_model_profile(m, 1);
+  }
+  run_rounds(c, prompt, o->prompt, 1, o, o->roofline ? m : NULL, m, o->profile ? prof : NULL,
+             &lat);
+  qcc_model_profile(m, 0);
   if (o->roofline) {
     /* Before summarize sorts the steps: the pairs are read in step order. */
     double *gbs = (double *)xmalloc(lat.n_steps * sizeof(double));
@@ -604,7 +670,7 @@ static int run_bench(options *o) {
   ttft = summarize(lat.ttft, (size_t)o->repeat);
   steps = summarize(lat.steps, lat.n_steps);
   for (k = 0; k < o->n_batches; ++k) {
-    run_rounds(c, prompt, o->prompt, o->batches[k], o, NULL, &batched[k]);
+    run_rounds(c, prompt, o->prompt, o->batches[k], o, NULL, NULL, NULL, &batched[k]);
     bsteps[k] = summarize(batched[k].steps, batched[k].n_steps);
   }
   seconds = now_s() - start;
@@ -660,6 +726,16 @@ static int run_bench(options *o) {
         jnum(rj, "roofline_tok_s", roofline_tok_s);
         jsub(&j, "roofline", rj);
       }
+      if (o->profile) {
+        jobj *pj = (jobj *)calloc(3, sizeof(jobj));
+        if (!pj)
+          die("out of memory");
+        prof_report(&prof[0], "decode", lat.n_steps, lat.decode, &pj[1]);
+        prof_report(&prof[1], "prefill", (size_t)o->repeat, lat.prefill, &pj[2]);
+        jsub(&pj[0], "decode", &pj[1]);
+        jsub(&pj[0], "prefill", &pj[2]);
+        jsub(&j, "profile", &pj[0]);
+      }
       jnum(&j, "seconds", seconds);
       jprint(&j, 0);
       putchar('\n');
@@ -690,6 +766,10 @@ static int run_bench(options *o) {
                (double)lat.read_bytes * decode_tok_s / 1e9, 100 * fraction,
                100 * step_fraction.p50, 100 * step_fraction.min, 100 * step_fraction.max,
                roofline_tok_s);
+      if (o->profile) {
+        prof_report(&prof[0], "decode", lat.n_steps, lat.decode, NULL);
+        prof_report(&prof[1], "prefill", (size_t)o->repeat, lat.prefill, NULL);
+      }
       mib(a, sizeof a, qcc_model_weights_bytes(m));
       mib(b, sizeof b, qcc_model_file_bytes(m));
       mib(d, sizeof d, lat.kv_bytes);

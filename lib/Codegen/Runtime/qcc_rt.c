@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define QCC_ERR_SIZE 1024
 
@@ -41,6 +42,8 @@ struct qcc_ctx {
   int64_t B, T, pos;          /* the current forward call */
   int gpu;
   int failed;
+  uint64_t prof_t0;           /* profile: when the running kernel was called */
+  int64_t prof_weight;        /* profile: the running matmul's weight, else -1 */
   char err[QCC_ERR_SIZE];
 };
 
@@ -89,6 +92,7 @@ qcc_ctx *qcc_ctx_new(qcc_model *m) {
   if (!c)
     return NULL;
   c->m = m;
+  c->prof_weight = -1;
   c->n_slots = info(QCC_INFO_N_SLOTS);
   c->gpu = info(QCC_INFO_USES_GPU) != 0;
   c->slots = (float **)calloc((size_t)(c->n_slots > 0 ? c->n_slots : 1), sizeof(float *));
@@ -247,12 +251,38 @@ static void dim(halide_dimension_t *d, int64_t min, int64_t extent, int64_t stri
 
 #define F32 halide_type_float, 32
 
-/* After a kernel: the error with Halide's message, and for GPU kernels the outputs copied back
- * and every device allocation freed. (GPU: simple and correct but slow — each call moves the
- * weights to the device and back; a persistent device residency is future work.) */
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The profile's count of the kernel that just returned (`which` names its entry). */
+static void profile_count(qcc_ctx *c, const char *which) {
+  const uint64_t ns = now_ns() - c->prof_t0;
+  qcc_model *m = c->m;
+  int k;
+  for (k = 0; k < QCC_PROF_OPS && strcmp(which, qcc_rt_prof_names[k]) != 0; ++k)
+    ;
+  if (k == QCC_PROF_OPS)
+    return;
+  ++m->prof_calls[k];
+  m->prof_ns[k] += ns;
+  if (k == QCC_PROF_MATMUL && c->prof_weight >= 0) {
+    ++m->prof_w_calls[c->prof_weight];
+    m->prof_w_ns[c->prof_weight] += ns;
+  }
+}
+
+/* After a kernel: the profile's count, the error with Halide's message, and for GPU kernels
+ * the outputs copied back and every device allocation freed. (GPU: simple and correct but slow
+ * — each call moves the weights to the device and back; a persistent device residency is
+ * future work.) */
 static void finish(qcc_ctx *c, const char *which, int rc, halide_buffer_t **bufs, int n,
                    int n_inputs) {
   int i;
+  if (c->m->profiling)
+    profile_count(c, which);
   if (c->gpu) {
     for (i = n_inputs; i < n && rc == 0; ++i)
       rc = halide_copy_to_host(NULL, bufs[i]);
@@ -265,14 +295,16 @@ static void finish(qcc_ctx *c, const char *which, int rc, halide_buffer_t **bufs
              g_halide_msg);
 }
 
-/* Called before a kernel: clears Halide's last message; GPU inputs are marked host-dirty so the
- * pipeline copies them to the device. */
+/* Called right before a kernel: clears Halide's last message; GPU inputs are marked host-dirty
+ * so the pipeline copies them to the device; the profile's start time. */
 static void prepare(qcc_ctx *c, halide_buffer_t **bufs, int n_inputs) {
   int i;
   g_halide_msg[0] = '\0';
   if (c->gpu)
     for (i = 0; i < n_inputs; ++i)
       bufs[i]->flags |= halide_buffer_flag_host_dirty;
+  if (c->m->profiling)
+    c->prof_t0 = now_ns();
 }
 
 static int entry_ok(qcc_ctx *c, const char *which, void *fn, const void *p1, const void *p2) {
@@ -414,6 +446,7 @@ void qcc_rt_matmul(qcc_ctx *c, void *decode_fn, void *prefill_fn, void *decode2_
     return;
   }
   c->m->streamed[weight] = 1;
+  c->prof_weight = weight;
   if (batched) {
     /* Chunks of 4, then 2, then 1 tokens: each chunk reads the weights once. */
     while (t < n && !c->failed) {
@@ -428,6 +461,7 @@ void qcc_rt_matmul(qcc_ctx *c, void *decode_fn, void *prefill_fn, void *decode2_
   } else {
     matmul_call(c, prefill_fn, &wb, x, y, n, rows, cols);
   }
+  c->prof_weight = -1;
 }
 
 const float *qcc_rt_weight_f32(qcc_ctx *c, int64_t weight) {

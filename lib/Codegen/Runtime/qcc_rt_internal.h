@@ -19,6 +19,10 @@
 /* The ggml type ids of qcc_weight_table's column 3 the runtime distinguishes. */
 enum { GGML_F32 = 0, GGML_F16 = 1, GGML_BF16 = 30 };
 
+/* Kernel kinds of the profile, in qcc_profile_take's order (names: qcc_rt_prof_names). */
+enum { QCC_PROF_MATMUL, QCC_PROF_ATTENTION, QCC_PROF_RMS_NORM, QCC_PROF_ROPE, QCC_PROF_SWIGLU,
+       QCC_PROF_ADD, QCC_PROF_EMBED, QCC_PROF_OPS };
+
 struct qcc_model {
   int threads;                /* Halide's pool size now */
   int64_t n_files, n_weights;
@@ -26,11 +30,20 @@ struct qcc_model {
   size_t *map_sizes;
   const char **file_paths;    /* per file, into qcc_file_paths */
   const char **weight_names;  /* per weight, into qcc_weight_names */
+  const char **weight_formats; /* per weight, into qcc_weight_formats */
   const uint8_t **weights;    /* per weight: its stored bytes */
   float **converted;          /* per weight: f32 copy of a small f16/bf16 weight, or NULL */
   /* per weight: 1 once a kernel entry has read it whole (qcc_rt_matmul), for
    * qcc_model_read_streamed; written by the forward calls (one at a time per model) */
   uint8_t *streamed;
+  /* the read pass's lists (qcc_model_read_streamed), allocated at open: per weight */
+  const uint8_t **read_ptrs;
+  uint64_t *read_sizes;
+  /* kernel profile (qcc_model_profile): on/off, per op kind (QCC_PROF_*) and per matmul
+   * weight the calls and nanoseconds; written by the kernel entries (qcc_rt.c) */
+  int profiling;
+  uint64_t prof_calls[QCC_PROF_OPS], prof_ns[QCC_PROF_OPS];
+  uint64_t *prof_w_calls, *prof_w_ns; /* per weight */
   uint64_t weights_bytes, file_bytes;
   void *cuda;                 /* dlopen handle of libcuda.so.1 (--target=cuda) */
 };
@@ -39,6 +52,9 @@ static inline int64_t info(int i) { return qcc_model_info[i]; }
 
 /* Weight w's 5 table values (qcc_rt.h: file, offset, bytes, ggml type, elements). */
 static inline const int64_t *weight_entry(int64_t w) { return &qcc_weight_table[5 * w]; }
+
+/* qcc_rt_model.c: the profile's op names, indexed by QCC_PROF_*. */
+extern const char *const qcc_rt_prof_names[QCC_PROF_OPS];
 
 /* Halide's error handler (qcc_rt.c): keeps the last message for the failing kernel entry. */
 void qcc_rt_halide_error_hook(void *user_context, const char *msg);

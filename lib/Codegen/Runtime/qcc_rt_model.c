@@ -4,8 +4,9 @@
  * against the size the executable was built for) or the embedded blob; one pointer per weight;
  * f32 copies of the small f16/bf16 weights (≤ QCC_CONVERT_MAX elements: norm gammas, rope
  * factors) made once at open; Halide's thread pool size; for --target=cuda, a CUDA driver and
- * device checked; the read pass over the streamed weights (bench --roofline). The kernel entries
- * are in qcc_rt.c. C99 plus POSIX (mmap, dlopen).
+ * device checked; the read pass over the streamed weights (bench --roofline); the kernel
+ * profile's counts (bench --profile). The kernel entries are in qcc_rt.c. C99 plus POSIX (mmap,
+ * dlopen).
  *
  *===----------------------------------------------------------------------===*/
 #define _GNU_SOURCE
@@ -144,23 +145,19 @@ static int read_share_run(void *user_context, int share, uint8_t *closure) {
 /* Keeps the sums observable, so that the reads are not optimised away. */
 volatile uint64_t qcc_rt_read_checksum;
 
+/* Tasks of the read pass at most (more threads than this read in this many shares). */
+#define QCC_READ_SHARES_MAX 256
+
 uint64_t qcc_model_read_streamed(qcc_model *m) {
-  const uint8_t **ptrs;
-  uint64_t *sizes, total = 0, sum = 0;
-  read_share *shares;
+  const uint8_t **ptrs = m->read_ptrs;
+  uint64_t *sizes = m->read_sizes, total = 0, sum = 0;
+  read_share shares[QCC_READ_SHARES_MAX];
   int64_t n = 0, w;
   int t, threads = m->threads > 0 ? m->threads : 1;
   if (info(QCC_INFO_USES_GPU))
     return 0;
-  ptrs = (const uint8_t **)malloc((size_t)(m->n_weights > 0 ? m->n_weights : 1) * sizeof *ptrs);
-  sizes = (uint64_t *)malloc((size_t)(m->n_weights > 0 ? m->n_weights : 1) * sizeof *sizes);
-  shares = (read_share *)malloc((size_t)threads * sizeof *shares);
-  if (!ptrs || !sizes || !shares) {
-    free((void *)ptrs);
-    free(sizes);
-    free(shares);
-    return 0;
-  }
+  if (threads > QCC_READ_SHARES_MAX)
+    threads = QCC_READ_SHARES_MAX;
   for (w = 0; w < m->n_weights; ++w)
     if (m->streamed[w] && weight_entry(w)[2] > 0) {
       ptrs[n] = m->weights[w];
@@ -182,10 +179,63 @@ uint64_t qcc_model_read_streamed(qcc_model *m) {
   for (t = 0; t < threads; ++t)
     sum += shares[t].sum;
   qcc_rt_read_checksum = sum;
-  free((void *)ptrs);
-  free(sizes);
-  free(shares);
   return total;
+}
+
+/*--- Kernel profile --------------------------------------------------------------------*/
+
+const char *const qcc_rt_prof_names[QCC_PROF_OPS] = {"matmul", "attention", "rms_norm", "rope",
+                                                     "swiglu", "add",       "embed"};
+
+static void profile_clear(qcc_model *m) {
+  memset(m->prof_calls, 0, sizeof m->prof_calls);
+  memset(m->prof_ns, 0, sizeof m->prof_ns);
+  memset(m->prof_w_calls, 0, (size_t)(m->n_weights > 0 ? m->n_weights : 1) * sizeof(uint64_t));
+  memset(m->prof_w_ns, 0, (size_t)(m->n_weights > 0 ? m->n_weights : 1) * sizeof(uint64_t));
+}
+
+void qcc_model_profile(qcc_model *m, int on) {
+  m->profiling = on != 0;
+  if (m->profiling)
+    profile_clear(m);
+}
+
+int64_t qcc_model_profile_take(qcc_model *m, qcc_profile_row *rows, int64_t cap) {
+  int64_t n = 0, w;
+  int k;
+  /* The matmul counts are per weight; QCC_PROF_MATMUL's own are their sums (not a row). */
+  for (k = 0; k < QCC_PROF_OPS; ++k)
+    if (k != QCC_PROF_MATMUL && m->prof_calls[k] > 0) {
+      if (n < cap) {
+        rows[n].op = qcc_rt_prof_names[k];
+        rows[n].weight = -1;
+        rows[n].calls = m->prof_calls[k];
+        rows[n].ns = m->prof_ns[k];
+        rows[n].bytes = 0;
+      }
+      ++n;
+    }
+  for (w = 0; w < m->n_weights; ++w)
+    if (m->prof_w_calls[w] > 0) {
+      if (n < cap) {
+        rows[n].op = qcc_rt_prof_names[QCC_PROF_MATMUL];
+        rows[n].weight = w;
+        rows[n].calls = m->prof_w_calls[w];
+        rows[n].ns = m->prof_w_ns[w];
+        rows[n].bytes = m->prof_w_calls[w] * (uint64_t)weight_entry(w)[2];
+      }
+      ++n;
+    }
+  profile_clear(m);
+  return n;
+}
+
+const char *qcc_model_weight_name(const qcc_model *m, int64_t w) {
+  return w >= 0 && w < m->n_weights ? m->weight_names[w] : "";
+}
+
+const char *qcc_model_weight_format(const qcc_model *m, int64_t w) {
+  return w >= 0 && w < m->n_weights ? m->weight_formats[w] : "";
 }
 
 /* --target=cuda: a CUDA driver and at least one device, checked through the driver API the
@@ -331,11 +381,18 @@ qcc_model *qcc_model_open(int threads, char *err, size_t err_size) {
   m->map_sizes = (size_t *)calloc((size_t)(nf > 0 ? nf : 1), sizeof(size_t));
   m->file_paths = split_strings(qcc_file_paths, nf);
   m->weight_names = split_strings(qcc_weight_names, nw);
+  m->weight_formats = split_strings(qcc_weight_formats, nw);
   m->weights = (const uint8_t **)calloc((size_t)(nw > 0 ? nw : 1), sizeof(uint8_t *));
   m->converted = (float **)calloc((size_t)(nw > 0 ? nw : 1), sizeof(float *));
   m->streamed = (uint8_t *)calloc((size_t)(nw > 0 ? nw : 1), 1);
-  if (!m->maps || !m->map_sizes || !m->file_paths || !m->weight_names || !m->weights ||
-      !m->converted || !m->streamed) {
+  m->read_ptrs = (const uint8_t **)calloc((size_t)(nw > 0 ? nw : 1), sizeof(uint8_t *));
+  m->read_sizes = (uint64_t *)calloc((size_t)(nw > 0 ? nw : 1), sizeof(uint64_t));
+  m->prof_w_calls = (uint64_t *)calloc((size_t)(nw > 0 ? nw : 1), sizeof(uint64_t));
+  m->prof_w_ns = (uint64_t *)calloc((size_t)(nw > 0 ? nw : 1), sizeof(uint64_t));
+  if (!m->maps || !m->map_sizes || !m->file_paths || !m->weight_names || !m->weight_formats ||
+      !m->weights ||
+      !m->converted || !m->streamed || !m->read_ptrs || !m->read_sizes || !m->prof_w_calls ||
+      !m->prof_w_ns) {
     fmt_to(err, err_size, "out of memory");
     qcc_model_close(m);
     return NULL;
@@ -369,8 +426,13 @@ void qcc_model_close(qcc_model *m) {
   free(m->map_sizes);
   free((void *)m->file_paths);
   free((void *)m->weight_names);
+  free((void *)m->weight_formats);
   free((void *)m->weights);
   free(m->converted);
   free(m->streamed);
+  free((void *)m->read_ptrs);
+  free(m->read_sizes);
+  free(m->prof_w_calls);
+  free(m->prof_w_ns);
   free(m);
 }

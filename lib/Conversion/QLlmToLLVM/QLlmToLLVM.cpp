@@ -265,6 +265,7 @@ void ConvertQLlmToLLVMPass::runOnOperation() {
   // The weight table, checking each tensor against its qllm.weight type.
   llvm::StringMap<int64_t> weightIndex;
   std::vector<int64_t> table;
+  std::vector<std::string> formats(names->size());
   uint64_t weightsBytes = 0;
   for (size_t i = 0; i < names->size(); ++i)
     weightIndex[(*names)[i]] = int64_t(i);
@@ -275,6 +276,8 @@ void ConvertQLlmToLLVMPass::runOnOperation() {
       return signalPassFailure();
     }
     WeightType ty = cast<WeightType>(w.getType());
+    formats[size_t(weightIndex[w.getName()])] =
+        cast<WeightFormatAttrInterface>(ty.getFormat()).getFormatName().str();
     int64_t elems = 1;
     for (int64_t d : ty.getShape())
       elems *= d;
@@ -499,6 +502,7 @@ void ConvertQLlmToLLVMPass::runOnOperation() {
             {config.getName().str(), target, *htarget, tokPath, tokKind});
   g.i64Array("qcc_weight_table", table);
   g.strings("qcc_weight_names", *names);
+  g.strings("qcc_weight_formats", formats);
   g.strings("qcc_file_paths", paths);
   g.i64Array("qcc_file_sizes", sizes);
   g.i64Array("qcc_slot_widths", slotWidths);
