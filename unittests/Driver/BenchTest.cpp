@@ -82,13 +82,19 @@ public:
   int64_t maxBatch = 64;
 };
 
+/// Options for `prompt` tokens, `gen` decode steps, `repeat` measured rounds after `warmup`.
+BenchOptions rounds(int64_t prompt, int64_t gen, int64_t repeat, int64_t warmup) {
+  BenchOptions o;
+  o.promptTokens = prompt;
+  o.genTokens = gen;
+  o.repeat = repeat;
+  o.warmup = warmup;
+  return o;
+}
+
 TEST(Bench, CallSequenceAndCounts) {
   FakeModel m;
-  BenchOptions o;
-  o.promptTokens = 5;
-  o.genTokens = 3;
-  o.repeat = 2;
-  o.warmup = 1;
+  BenchOptions o = rounds(5, 3, 2, 1);
   o.batches = {2};
   llvm::Expected<BenchResult> r = bench(m, "fake.mlir", o);
   ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
@@ -183,11 +189,7 @@ TEST(Bench, Errors) {
 
 TEST(Bench, ConcurrencyServesWavesInLockStep) {
   FakeModel m;
-  BenchOptions o;
-  o.promptTokens = 5;
-  o.genTokens = 3;
-  o.repeat = 1;
-  o.warmup = 1;
+  BenchOptions o = rounds(5, 3, 1, 1);
   o.concurrency = {4};
   o.requests = 6;
   o.clock = [&m] { return m.now; };
@@ -246,11 +248,7 @@ TEST(Bench, ConcurrencyServesWavesInLockStep) {
 
 TEST(Bench, ConcurrencyLevelsAndJSON) {
   FakeModel m;
-  BenchOptions o;
-  o.promptTokens = 3;
-  o.genTokens = 2;
-  o.repeat = 2;
-  o.warmup = 0;
+  BenchOptions o = rounds(3, 2, 2, 0);
   o.concurrency = {2, 1};
   o.textTokens = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
   o.clock = [&m] { return m.now; };
@@ -301,11 +299,7 @@ TEST(Bench, ConcurrencyLevelsAndJSON) {
 TEST(Bench, ConcurrencyErrors) {
   FakeModel m;
   m.maxBatch = 8;
-  BenchOptions o;
-  o.promptTokens = 4;
-  o.genTokens = 2;
-  o.repeat = 1;
-  o.warmup = 0;
+  BenchOptions o = rounds(4, 2, 1, 0);
   o.concurrency = {2, 0};
   EXPECT_EQ(llvm::toString(bench(m, "fake", o).takeError()),
             "--concurrency levels must be positive");
@@ -342,11 +336,7 @@ public:
 
 TEST(Bench, RooflinePairsEachDecodeStepWithAReadPass) {
   RooflineModel m;
-  BenchOptions o;
-  o.promptTokens = 4;
-  o.genTokens = 4;
-  o.repeat = 2;
-  o.warmup = 1;
+  BenchOptions o = rounds(4, 4, 2, 1);
   o.batches = {2};
   o.roofline = true;
   o.clock = [&m] { return m.now; };
@@ -390,11 +380,7 @@ TEST(Bench, RooflinePairsEachDecodeStepWithAReadPass) {
 }
 
 TEST(Bench, RooflineErrors) {
-  BenchOptions o;
-  o.promptTokens = 4;
-  o.genTokens = 2;
-  o.repeat = 1;
-  o.warmup = 0;
+  BenchOptions o = rounds(4, 2, 1, 0);
   o.roofline = true;
   auto message = [&](DriverModel &m) {
     llvm::Expected<BenchResult> r = bench(m, "fake.mlir", o);
@@ -442,11 +428,7 @@ public:
 
 TEST(Bench, ProfileGroupsKernelsPerStepAndPrefill) {
   ProfileModel m;
-  BenchOptions o;
-  o.promptTokens = 4;
-  o.genTokens = 4;
-  o.repeat = 2;
-  o.warmup = 1;
+  BenchOptions o = rounds(4, 4, 2, 1);
   o.batches = {2};
   o.profile = true;
   o.clock = [&m] { return m.now; };
