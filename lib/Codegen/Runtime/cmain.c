@@ -474,7 +474,7 @@ static void prof_report(prof_part *p, const char *what, size_t samples, double s
   const double n = (double)samples, ms = seconds * 1e3 / n;
   double kernel_ms = 0;
   int k;
-  jobj **rows = (jobj **)xmalloc((size_t)(p->n > 0 ? p->n : 1) * sizeof(jobj *));
+  jobj **rows = j ? (jobj **)xmalloc((size_t)(p->n > 0 ? p->n : 1) * sizeof(jobj *)) : NULL;
   jval *arr;
   qsort(p->g, (size_t)p->n, sizeof p->g[0], prof_cmp);
   for (k = 0; k < p->n; ++k)
