@@ -70,7 +70,6 @@ Error takeProfileInto(DriverModel &m, std::vector<KernelProfileRow> &into) {
 /// with `hooks.profile`, the kernel counts taken after the prefill and after each step.
 Expected<Round> runRound(ModelInstance &inst, ArrayRef<int32_t> tokens, int64_t B, int64_t gen,
                          const Now &now, RoundHooks hooks = {}) {
-  DriverModel *readModel = hooks.read;
   const int64_t P = int64_t(tokens.size()) / B, V = inst.vocabSize();
   std::vector<float> logits;
   std::vector<int32_t> next;
@@ -97,9 +96,9 @@ Expected<Round> runRound(ModelInstance &inst, ArrayRef<int32_t> tokens, int64_t 
     if (hooks.profile)
       if (Error e = takeProfileInto(*hooks.profile, r.decodeKernels))
         return std::move(e);
-    if (readModel) {
+    if (hooks.read) {
       const double tr = now();
-      Expected<uint64_t> bytes = readModel->readStreamedWeights();
+      Expected<uint64_t> bytes = hooks.read->readStreamedWeights();
       if (!bytes)
         return bytes.takeError();
       r.reads.push_back(now() - tr);

@@ -27,6 +27,7 @@ uint8_t qcc_weight_blob[1 << 16];
 static uint8_t g_bytes[1 << 16];
 static size_t g_size;
 static uint32_t g_rng;
+static char *g_formats; /* where the next weight's format goes in qcc_weight_formats */
 
 static float uniform(float scale) {
   g_rng = g_rng * 1664525u + 1013904223u;
@@ -37,13 +38,10 @@ static float uniform(float scale) {
  * exactly representable, written as bits). */
 static void add_weight(int64_t w, const char *name, char **names, int type, int64_t elems,
                        float scale) {
-  static char *formats;
   const char *format = type == 0 ? "f32" : type == 1 ? "f16" : "bf16";
   int64_t i, bytes = type == 0 ? 4 * elems : 2 * elems;
-  if (w == 0)
-    formats = qcc_weight_formats;
-  strcpy(formats, format);
-  formats += strlen(format) + 1;
+  strcpy(g_formats, format);
+  g_formats += strlen(format) + 1;
   g_size = (g_size + 31) & ~(size_t)31;
   for (i = 0; i < elems; ++i) {
     uint8_t *p = g_bytes + g_size + (size_t)(type == 0 ? 4 : 2) * (size_t)i;
@@ -78,6 +76,7 @@ int qcc_fake_setup(const char *path, int embedded) {
   int64_t l, k;
   g_size = 0;
   g_rng = 12345;
+  g_formats = qcc_weight_formats;
   add_weight(FAKE_W_EMBD, "token_embd.weight", &names, 0, FAKE_VOCAB * FAKE_DIM, 2.0f);
   for (l = 0; l < FAKE_LAYERS; ++l)
     for (k = 0; k < FAKE_PER_LAYER; ++k) {

@@ -266,11 +266,12 @@ static void profile_count(qcc_ctx *c, const char *which) {
     ;
   if (k == QCC_PROF_OPS)
     return;
-  ++m->prof_calls[k];
-  m->prof_ns[k] += ns;
-  if (k == QCC_PROF_MATMUL && c->prof_weight >= 0) {
+  if (k == QCC_PROF_MATMUL) { /* per weight (qcc_rt_matmul sets prof_weight) */
     ++m->prof_w_calls[c->prof_weight];
     m->prof_w_ns[c->prof_weight] += ns;
+  } else {
+    ++m->prof_calls[k];
+    m->prof_ns[k] += ns;
   }
 }
 

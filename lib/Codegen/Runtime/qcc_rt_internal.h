@@ -39,8 +39,8 @@ struct qcc_model {
   /* the read pass's lists (qcc_model_read_streamed), allocated at open: per weight */
   const uint8_t **read_ptrs;
   uint64_t *read_sizes;
-  /* kernel profile (qcc_model_profile): on/off, per op kind (QCC_PROF_*) and per matmul
-   * weight the calls and nanoseconds; written by the kernel entries (qcc_rt.c) */
+  /* kernel profile (qcc_model_profile): on/off, the calls and nanoseconds per op kind
+   * (QCC_PROF_*; matmuls not: they count per weight); written by the kernel entries (qcc_rt.c) */
   int profiling;
   uint64_t prof_calls[QCC_PROF_OPS], prof_ns[QCC_PROF_OPS];
   uint64_t *prof_w_calls, *prof_w_ns; /* per weight */

@@ -203,9 +203,9 @@ void qcc_model_profile(qcc_model *m, int on) {
 int64_t qcc_model_profile_take(qcc_model *m, qcc_profile_row *rows, int64_t cap) {
   int64_t n = 0, w;
   int k;
-  /* The matmul counts are per weight; QCC_PROF_MATMUL's own are their sums (not a row). */
+  /* The ops but matmul (counted per weight, below; its op counts stay 0). */
   for (k = 0; k < QCC_PROF_OPS; ++k)
-    if (k != QCC_PROF_MATMUL && m->prof_calls[k] > 0) {
+    if (m->prof_calls[k] > 0) {
       if (n < cap) {
         rows[n].op = qcc_rt_prof_names[k];
         rows[n].weight = -1;
