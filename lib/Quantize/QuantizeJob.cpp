@@ -3,6 +3,7 @@
 
 #include "qcc/Dialect/QLlm/QLlmDialect.h"
 #include "qcc/Import/ModelSource.h"
+#include "qcc/Quant/GGMLFormats.h"
 #include "qcc/Quant/Mixes.h"
 #include "qcc/Support/MappedFile.h"
 
@@ -49,12 +50,26 @@ Expected<QuantizeOptions> checkQuantizeJob(const QuantizeJob &job, OptionSpellin
     return fail(spell("fold-only") + " applies to " + spell("method") + " awq and smoothquant");
   if (job.output.empty())
     return fail("no output path given");
+  std::optional<GGMLType> outputType;
+  if (!job.outputType.empty()) {
+    if (job.budget != 0)
+      return fail(spell("output-type") + " applies to " + spell("mix") + " and " +
+                  spell("method") + " (the budget chooses every tensor)");
+    const FormatInfo *f = lookupFormat(StringRef(job.outputType));
+    const bool plain = f && (f->type == GGMLType::F32 || f->type == GGMLType::F16 ||
+                             f->type == GGMLType::BF16);
+    if (!f || (!plain && !f->quantizeRow))
+      return fail("unknown " + spell("output-type") + " '" + job.outputType +
+                  "' (a llama.cpp type qcc can write: f16, q8_0, q6_K, q4_K, ...)");
+    outputType = f->type;
+  }
 
   QuantizeOptions opts;
   opts.mix = mix;
   opts.budget = job.budget;
   opts.sensitivityTokens = job.sensitivityTokens;
   opts.method = method;
+  opts.outputType = outputType;
   opts.format = {job.bits, job.group, !job.asym};
   opts.gptq.actOrder = job.actOrder;
   opts.smoothAlpha = job.alpha;

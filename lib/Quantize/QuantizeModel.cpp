@@ -411,6 +411,18 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
     }
   }
 
+  if (opts.outputType) {
+    // The LM head's format instead of the mix's or the method's (qcc-quantize --output-type).
+    if (src.config.tiedEmbeddings)
+      return fail("an LM head format was given, but this model has no output.weight (its "
+                  "embeddings are tied: the LM head is token_embd.weight)");
+    for (size_t i = 0; i < report.tensors.size(); ++i)
+      if (report.tensors[i].sourceName == src.output) {
+        types[i] = *opts.outputType;
+        report.tensors[i].intFormat.reset();
+        report.tensors[i].simulated.clear();
+      }
+  }
   if (opts.budget > 0)
     if (Error e = chooseBudgetTypes(src, opts, stats, report, types, calibExecutor.get(),
                                     calibTokens))

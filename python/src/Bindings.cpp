@@ -97,7 +97,8 @@ PYBIND11_MODULE(_qcc, m) {
          const py::object &method, double budget, int bits, int64_t group, bool asym,
          bool actOrder, float alpha, bool simulate, bool foldOnly, bool imatrix,
          const py::object &calib, int64_t calibSamples, int64_t calibSeqlen,
-         int64_t sensitivityTokens, const py::object &gguf, const py::object &report) {
+         int64_t sensitivityTokens, const py::object &gguf, const py::object &report,
+         const py::object &outputType) {
         QuantizeOptions o;
         o.input = fspath(model);
         o.output = fspath(out);
@@ -105,6 +106,7 @@ PYBIND11_MODULE(_qcc, m) {
         o.report = fspathOr(report);
         o.mix = mix.is_none() ? "" : mix.cast<std::string>();
         o.method = method.is_none() ? "" : method.cast<std::string>();
+        o.outputType = outputType.is_none() ? "" : outputType.cast<std::string>();
         o.budget = budget;
         o.bits = bits;
         o.group = group;
@@ -129,9 +131,11 @@ PYBIND11_MODULE(_qcc, m) {
       py::arg("imatrix") = false, py::arg("calib") = py::none(), py::arg("calib_samples") = 128,
       py::arg("calib_seqlen") = 256, py::arg("sensitivity_tokens") = 512,
       py::arg("gguf") = py::none(), py::arg("report") = py::none(),
+      py::arg("output_type") = py::none(),
       "Quantizes a module's weights (what qcc-quantize does): exactly one of mix=, method= or "
-      "budget=. Writes `out` and its GGUF (default: out minus .mlir, plus .gguf); returns the "
-      "report (the --report JSON) as a dict.");
+      "budget=; output_type= the LM head's llama.cpp type (--output-type). Writes `out` and its "
+      "GGUF (default: out minus .mlir, plus .gguf); returns the report (the --report JSON) as a "
+      "dict.");
 
   py::class_<Module>(m, "Module", "A qllm module in memory, with qcc's passes (qcc-opt).")
       .def_static(

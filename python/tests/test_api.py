@@ -136,6 +136,15 @@ class QuantizeTest(unittest.TestCase):
         formats = qcc.Module.load(tmp("rtn.mlir")).summary()["formats"]
         self.assertIn("int8", json.dumps(formats))
 
+    def test_output_type(self):
+        # The LM head's format (qcc-quantize --output-type) reaches the quantizer: stories260K's
+        # embeddings are tied, so it has no output.weight to set (test/Quantize sets one).
+        with self.assertRaisesRegex(qcc.Error, "no output.weight .*tied"):
+            qcc.quantize(F32, tmp("head.mlir"), method="rtn", bits=4, group=0,
+                         output_type="q8_0")
+        self.assertFalse(os.path.exists(tmp("head.mlir")))
+        self.assertFalse(os.path.exists(tmp("head.gguf")))
+
     def test_errors(self):
         # qcc-quantize's checks and messages (lib/Quantize/QuantizeJob.cpp), options spelled as
         # keyword arguments.
@@ -149,6 +158,8 @@ class QuantizeTest(unittest.TestCase):
             qcc.quantize(F32, tmp("e.mlir"), method="rtn", bits=4, group=100)
         with self.assertRaisesRegex(qcc.Error, "fold_only applies to method awq and smoothquant"):
             qcc.quantize(F32, tmp("e.mlir"), method="rtn", bits=4, fold_only=True)
+        with self.assertRaisesRegex(qcc.Error, "unknown output_type 'q9'"):
+            qcc.quantize(F32, tmp("e.mlir"), mix="q8_0", output_type="q9")
         with self.assertRaisesRegex(qcc.Error, "refusing to overwrite the input"):
             qcc.quantize(F32, F32, mix="q8_0")
         self.assertFalse(os.path.exists(tmp("e.mlir")))

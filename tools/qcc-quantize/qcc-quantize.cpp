@@ -1,7 +1,8 @@
 //===- qcc-quantize.cpp - quantize a qllm module's weights ------------------===//
 //
 //   qcc-quantize model.mlir --mix q4_k_m [--imatrix --calib FILE [--calib-samples N]
-//                [--calib-seqlen L]] -o out.mlir [--gguf out.gguf] [--report mix.json]
+//                [--calib-seqlen L]] [--output-type q8_0] -o out.mlir [--gguf out.gguf]
+//                [--report mix.json]
 //
 // Writes the quantized weights as a GGUF with llama.cpp's names, types and metadata, and a
 // module that references it. Never overwrites its input; all outputs are atomic, and on error
@@ -28,6 +29,12 @@ static cl::opt<std::string> ggufOut("gguf", cl::desc("Output weight file (defaul
 static cl::opt<std::string> mix("mix", cl::desc("llama.cpp mix: q2_k, q3_k_s/m/l, q4_0, q4_1, "
                                                 "q5_0, q5_1, q4_k_s/m, q5_k_s/m, q6_k, q8_0, f16"),
                                 cl::cat(cat));
+static cl::opt<std::string> outputType(
+    "output-type",
+    cl::desc("With --mix or --method: the LM head's (output.weight's) llama.cpp type, e.g. "
+             "q8_0 or q6_K (llama-quantize's --output-tensor-type); default: the mix's choice, "
+             "methods keep its format"),
+    cl::value_desc("type"), cl::cat(cat));
 static cl::opt<std::string> method("method", cl::desc("rtn | gptq | awq | smoothquant"),
                                    cl::cat(cat));
 static cl::opt<int> bits("bits", cl::desc("Method mode: bits per weight (2..8)"), cl::init(4),
@@ -78,6 +85,7 @@ int main(int argc, char **argv) {
   job.report = reportPath;
   job.mix = mix;
   job.method = method;
+  job.outputType = outputType;
   job.budget = budget;
   job.bits = bits;
   job.group = group;

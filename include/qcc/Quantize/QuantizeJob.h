@@ -19,6 +19,9 @@ struct QuantizeJob {
   std::string gguf;   ///< Default: output minus .mlir, plus .gguf.
   std::string report; ///< Also write the report JSON here (optional).
   std::string mix, method;
+  /// The LM head's (output.weight's) format, a llama.cpp type name (llama-quantize's
+  /// --output-tensor-type): overrides what the mix or method chose; empty: their choice.
+  std::string outputType;
   double budget = 0;
   int bits = 4;
   int64_t group = 128;

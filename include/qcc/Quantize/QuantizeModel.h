@@ -36,6 +36,9 @@ struct QuantizeOptions {
   /// (W8A8: scales folded into the RMSNorms before q/k/v and gate/up, int8 per-channel weights,
   /// linears marked act_quant = "int8_per_token").
   std::string method;
+  /// With a mix or a method: the format of the LM head (an untied output.weight) instead of the
+  /// mix's or the method's choice (methods keep it, e.g. f16).
+  std::optional<GGMLType> outputType;
   quantalgo::IntGroupFormat format;
   quantalgo::GPTQOptions gptq;
   float smoothAlpha = 0.5f; ///< SmoothQuant's migration strength α.
