@@ -173,6 +173,11 @@ bool q8ActivationsSupported(const std::string &format, int64_t cols, int64_t bat
     return cols % 256 == 0;
   if (format == "q4_0")
     return cols % 128 == 0;
+  // q8_0's unsigned 8-bit codes × int8 activations: vpdpbusd only (AVX512-VNNI, which Halide's
+  // avx512_sapphirerapids means); pmaddubsw pairs would saturate, arm's sdot is signed × signed.
+  if (format == "q8_0")
+    return cols % 128 == 0 && target.rfind("x86-64", 0) == 0 &&
+           target.find("avx512_sapphirerapids") != std::string::npos;
   int group = 0, consumed = 0;
   char sym[8] = {0};
   if (std::sscanf(format.c_str(), "int4_g%d_%4[a-z]%n", &group, sym, &consumed) == 2 &&

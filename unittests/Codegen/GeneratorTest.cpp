@@ -332,6 +332,12 @@ TEST(KernelKey, Q8ActivationsSupported) {
   EXPECT_FALSE(q8ActivationsSupported("q6_K", 4096 + 128, 1, x86));
   EXPECT_FALSE(q8ActivationsSupported("q5_K", 4096, 1, x86));
   EXPECT_FALSE(q8ActivationsSupported("f16", 4096, 1, x86));
+  // q8_0: vpdpbusd only (AVX512-VNNI, Halide's avx512_sapphirerapids).
+  const std::string vnni = "x86-64-linux-avx512-avx512_skylake-avx512_sapphirerapids";
+  EXPECT_TRUE(q8ActivationsSupported("q8_0", 4096, 1, vnni));
+  EXPECT_FALSE(q8ActivationsSupported("q8_0", 4096 + 32, 1, vnni));
+  EXPECT_FALSE(q8ActivationsSupported("q8_0", 4096, 1, x86));
+  EXPECT_FALSE(q8ActivationsSupported("q8_0", 4096, 1, "arm-64-linux-arm_dot_prod"));
   EXPECT_TRUE(q8ActivationsSupported("q4_K", 4096, 1, "arm-64-linux-arm_dot_prod"));
   EXPECT_TRUE(q8ActivationsSupported("int4_g128_sym", 4096, 1, "arm-64-linux"));
   EXPECT_FALSE(q8ActivationsSupported("q4_K", 4096, 1, "arm-32-linux"));

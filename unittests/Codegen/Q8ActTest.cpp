@@ -14,6 +14,7 @@
 #include "qcc_test_gemv_int4_g128_asym_4096_q8.h"
 #include "qcc_test_gemv_int4_g128_sym_4096_q8.h"
 #include "qcc_test_gemv_q4_0_4096_q8.h"
+#include "qcc_test_gemv_q8_0_4096_q8.h"
 #include "qcc_test_gemv_q4_k_4096_q8.h"
 #include "qcc_test_gemv_q6_k_4096_q8.h"
 #include "qcc_test_matmul_int4_g128_asym_q8.h"
@@ -26,6 +27,8 @@
 #include "qcc_test_matmul_int4_g32_asym_q8.h"
 #include "qcc_test_matmul_int4_g64_sym_q8.h"
 #include "qcc_test_matmul_q4_0_q8.h"
+#include "qcc_test_matmul_q8_0_q8.h"
+#include "qcc_test_matmul_q8_0_q8_generic.h"
 #include "qcc_test_matmul_q4_0_q8_generic.h"
 #include "qcc_test_matmul_q4_0_q8_o1.h"
 #include "qcc_test_matmul_q4_0_q8_rb2.h"
@@ -143,6 +146,14 @@ TEST(Q8Act, MatchesScalarModel) {
   }
   checkQ8(q40, 20, 384, 1, 14); // 3 steps of 4 blocks
   {
+    // q8_0: 8-bit codes (+128, unsigned) × int8 activations, offsets −128 d in the integer sums.
+    const Case q80 = q8Case("q8_0", qcc_test_matmul_q8_0_q8, GGMLType::Q8_0);
+    const double worst = checkQ8(q80, 37, 512, 1, 41);
+    std::printf("q8_0: worst |kernel - model| / sum|w*xq| = %.2g\n", worst);
+    checkQ8(q80, 16, 1536, 1, 42);
+    checkQ8(q80, 20, 384, 1, 43);
+  }
+  {
     const Case q6k = q8Case("q6_K", qcc_test_matmul_q6_k_q8, GGMLType::Q6_K);
     const double worst = checkQ8(q6k, 37, 512, 1, 19);
     std::printf("q6_K: worst |kernel - model| / sum|w*xq| = %.2g\n", worst);
@@ -195,6 +206,7 @@ TEST(Q8Act, FourByteReductions) {
   checkQ8(q8Case("q4_K generic", qcc_test_matmul_q4_k_q8_generic, GGMLType::Q4_K), 32, 768, 2, 71);
   checkQ8(q8Case("q6_K generic", qcc_test_matmul_q6_k_q8_generic, GGMLType::Q6_K), 32, 768, 2, 72);
   checkQ8(q8Case("q4_0 generic", qcc_test_matmul_q4_0_q8_generic, GGMLType::Q4_0), 32, 768, 2, 73);
+  checkQ8(q8Case("q8_0 generic", qcc_test_matmul_q8_0_q8_generic, GGMLType::Q8_0), 32, 768, 2, 76);
   checkQ8(q8Case("int4_g128_asym generic", qcc_test_matmul_int4_g128_asym_q8_generic,
                  GGMLType::I8, intFormat(4, 128, false)),
           32, 768, 2, 74);
@@ -203,6 +215,7 @@ TEST(Q8Act, FourByteReductions) {
 TEST(Q8Act, Gemv4096) {
   checkQ8(q8Case("q4_K 4096", qcc_test_gemv_q4_k_4096_q8, GGMLType::Q4_K), 4096, 4096, 1, 31);
   checkQ8(q8Case("q4_0 4096", qcc_test_gemv_q4_0_4096_q8, GGMLType::Q4_0), 4096, 4096, 1, 32);
+  checkQ8(q8Case("q8_0 4096", qcc_test_gemv_q8_0_4096_q8, GGMLType::Q8_0), 4096, 4096, 1, 36);
   checkQ8(q8Case("q6_K 4096", qcc_test_gemv_q6_k_4096_q8, GGMLType::Q6_K), 4096, 4096, 1, 35);
   checkQ8(q8Case("int4a 4096", qcc_test_gemv_int4_g128_asym_4096_q8, GGMLType::I8,
                  intFormat(4, 128, false)),
@@ -333,6 +346,7 @@ TEST(Q8Act, AsQccBuildsThemForThisMachine) {
       {"q4_K", GGMLType::Q4_K, std::nullopt, 32, 8448},
       {"q6_K", GGMLType::Q6_K, std::nullopt, 37, 768},
       {"q4_0", GGMLType::Q4_0, std::nullopt, 37, 512},
+      {"q8_0", GGMLType::Q8_0, std::nullopt, 37, 512},
       {"int4_g128_sym", GGMLType::I8, intFormat(4, 128, true), 37, 512},
       {"int4_g128_asym", GGMLType::I8, intFormat(4, 128, false), 32, 8448},
   };

@@ -22,7 +22,7 @@
 //             activations are quantized per token like rt::fakeQuantizeInt8PerRow and the dot
 //             products run in int8 × int8 → int32 (MatMulW8A8.cpp); or "q8_block": decode
 //             GEMVs (fixed batch 1..8, CPU targets) with the activations quantized to int8 and
-//             integer dot products: q4_0 and int4 groups per block of 32 columns
+//             integer dot products: q4_0, q8_0 and int4 groups per block of 32 columns
 //             (MatMulQ8Act.cpp), q4_K and q6_K per 256 columns with integer group scales
 //             (MatMulQ8K.cpp).
 //   opt       0..3 (default 3), the CPU schedule's -O level (OptLevel.h; below).
@@ -125,8 +125,8 @@ public:
       const bool kQuant = isQ8KFormat(format);
       std::unique_ptr<Q8Layout> layout = kQuant ? nullptr : makeQ8Layout(format);
       if (!kQuant && !layout)
-        fail("act_quant=q8_block supports formats q4_K, q6_K, q4_0 and int4_g<G>_<sym|asym> (G a "
-             "power of two >= 32), got " + std::string(format));
+        fail("act_quant=q8_block supports formats q4_K, q6_K, q4_0, q8_0 and "
+             "int4_g<G>_<sym|asym> (G a power of two >= 32), got " + std::string(format));
       if (batch < 1 || batch > 8)
         fail("act_quant=q8_block needs a fixed batch of 1..8 (decode), got batch=" +
              std::to_string(int(batch)));

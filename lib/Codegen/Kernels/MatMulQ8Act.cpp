@@ -1,7 +1,12 @@
-//===- MatMulQ8Act.cpp - qcc_matmul act_quant=q8_block for q4_0 and int4 ---===//
+//===- MatMulQ8Act.cpp - act_quant=q8_block for q4_0, q8_0 and int4 ---------===//
 //
-// Decode GEMVs of q4_0 and qcc's int4 groups as integer dot products, as llama.cpp does
-// (ggml's vec_dot of q4_0 × q8_0); q4_K and q6_K: MatMulQ8K.cpp.
+// Decode GEMVs of q4_0, q8_0 and qcc's int4 groups as integer dot products, as llama.cpp does
+// (ggml's vec_dot of q4_0 × q8_0, q8_0 × q8_0); q4_K and q6_K: MatMulQ8K.cpp. q8_0's codes are
+// whole bytes (Q8_0Layout: half h of code byte p is its own byte), taken +128 as unsigned so
+// that they multiply like the nibbles; its offset −128 d goes into the integer sums as q4_0's
+// −8 d does. Only the 4-byte reductions (vpdpbusd, and the generic form elsewhere) take them:
+// pmaddubsw pairs of 8-bit codes reach 2 · 255 · 127 > 2^15 (q8ActivationsSupported selects
+// q8_0 on AVX512-VNNI CPUs only).
 //
 // 1. Once per call, the activations of each token are quantized per block of 32 columns like
 //    ggml's quantize_row_q8_0: dx = max|x| / 127, q = round_half_even(x · (dx ? 1/dx : 0)),
@@ -104,6 +109,37 @@ public:
   bool paramsInBlocks() const override { return true; }
 };
 
+/// q8_0: 34-byte blocks of 32 int8 values (d, qs[32] @2); a step is 4 blocks; half h of code
+/// byte p is qs[16h + p%16] of block p/16 (the columns of q4_0's nibbles), taken as the unsigned
+/// code qs + 128 (one XOR), so w = d · code − 128 d. Table: entry per block: d, −128d.
+class Q8_0Layout : public Q8Layout {
+public:
+  int colMultiple() const override { return 128; }
+  Expr rowBytes(Expr cols) const override { return cols / 32 * 34; }
+  Expr codeByte(Expr s, Expr p, Expr cols) const override {
+    return byteOfHalf(s, p, 0, cols);
+  }
+  Expr byteOfHalf(Expr s, Expr p, Expr h, Expr) const override {
+    return 34 * (4 * s + p / 16) + 2 + 16 * h + p % 16;
+  }
+  Expr column(Expr s, Expr h, Expr p) const override {
+    return 128 * s + 32 * (p / 16) + 16 * h + p % 16;
+  }
+  int halfParams() const override { return 1; }
+  Expr paramBlocks(Expr cols) const override { return cols / 32; }
+  Expr halfParamByte(Expr b, int, Expr) const override { return 34 * b; }
+  Expr tableSize(Expr cols) const override { return cols / 32; }
+  void tableEntry(Expr e, Expr, const Reader &, const ParamReader &P, Expr &a,
+                  Expr &o) const override {
+    a = P(e, 0);
+    o = -128.0f * a;
+  }
+  float offsetFactor() const override { return -128.0f; }
+  int entryColumns() const override { return 32; }
+  bool paramsInBlocks() const override { return true; }
+  bool byteCodes() const override { return true; }
+};
+
 /// qcc's int4 groups (IntGroupDecoder.cpp): params (f16 scale [, f16 zero]) of every group
 /// first, then the codes, two per byte, low nibble first: byte p of step s holds columns
 /// 128s + 2p (low) and + 1 (high). Groups of G >= 128 columns hold whole steps; smaller ones
@@ -169,6 +205,8 @@ std::unique_ptr<Q8Layout> makeQ8Layout(const std::string &format) {
   const std::string f = lowerFormat(format);
   if (f == "q4_0")
     return std::make_unique<Q4_0Layout>();
+  if (f == "q8_0")
+    return std::make_unique<Q8_0Layout>();
   int group = 0, consumed = 0;
   char sym[8] = {0};
   if (std::sscanf(f.c_str(), "int4_g%d_%4[a-z]%n", &group, sym, &consumed) == 2 &&
@@ -185,8 +223,9 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   // x86 without AVX512-VNNI: pmaddubsw (u8 × i8 pairs → i16; both halves' pairs of 4-bit
   // codes added: exact, 4 · 15 · 127 < 2^15), then pmaddwd (i16 pairs → i32). Elsewhere one 4-wide reduction (vpdpbusd, sdot).
   halideHalfCast = x86;
+  // (Not for 8-bit codes: a pair of u8 × i8 products reaches 2 · 255 · 127 > 2^15.)
   const bool pairs = x86 && target.has_feature(Target::SSE41) &&
-                     !target.has_feature(Target::AVX512_SapphireRapids);
+                     !target.has_feature(Target::AVX512_SapphireRapids) && !L.byteCodes();
 
   // 1. Per token and block of 32 columns: the scale and its inverse (quantize_row_q8_0).
   RDom r32(0, 32, "r32");
@@ -284,13 +323,19 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   auto tabA = [&](Expr ee) -> Expr { return tab(ee, r); };
 
   // 4. Per row and step: the lanes' integer sums, then their float contribution.
+  // 8-bit codes: staged per step (16-byte loads of each block's halves, not one gather).
+  Func codes8("q8_codes");
+  if (L.byteCodes())
+    codes8(p, h, s, r) = w(L.byteOfHalf(s, p, h, cols), r) ^ Expr(uint8_t(128));
   auto nib = [&](Expr s_, Expr pp, Expr half) {
+    if (L.byteCodes())
+      return Expr(codes8(pp, half, s_, r));
     Expr byte = w(L.codeByte(s_, pp, cols), r);
     return select(half == 0, byte & 15, byte >> 4);
   };
   auto prod = [&](Expr s_, Expr pp, Expr half, Type t) {
     Expr n = nib(s_, pp, half);
-    if (!x86)
+    if (!x86 && !L.byteCodes()) // 8-bit codes stay unsigned (q8ActivationsSupported: x86 only)
       n = cast<int8_t>(n);
     return cast(t, n) * cast(t, xq(pp, half, s_, i));
   };
@@ -430,6 +475,13 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
       dxs.unroll(i);
   }
   isum.compute_at(acc, rs).vectorize(j);
+  if (L.byteCodes()) {
+    Var po("po"), pi("pi");
+    codes8.compute_at(acc, rs).bound(p, 0, 64).bound(h, 0, 2);
+    codes8.split(p, po, pi, 16).vectorize(pi).unroll(po).unroll(h);
+    if (RB > 1)
+      codes8.unroll(r);
+  }
   if (RB > 1)
     isum.unroll(r);
   const std::vector<RVar> rv = isum.rvars(0);

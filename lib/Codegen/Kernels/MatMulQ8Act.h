@@ -3,7 +3,7 @@
 // The act_quant=q8_block variant of qcc_matmul (decode GEMVs, a small fixed batch): the
 // activations of the call are quantized once to int8 (llama.cpp's q8_0 arithmetic: d = max|x| /
 // 127, q = round(x / d)), arranged in the weight's byte order, and the codes are multiplied with
-// them as integer dot products: per block of 32 columns for q4_0 and int4 groups
+// them as integer dot products: per block of 32 columns for q4_0, q8_0 and int4 groups
 // (MatMulQ8Act.cpp), per 256 for q4_K and q6_K (MatMulQ8K.cpp).
 //
 //===----------------------------------------------------------------------===//
@@ -60,10 +60,18 @@ public:
   /// True when the f16 parameters sit inside the blocks between the codes (q4_0), so that
   /// reading a row's parameters up front would touch every line of the row before the step loop.
   virtual bool paramsInBlocks() const { return false; }
+  /// True for 8-bit codes (q8_0): half h of code byte p is a byte of its own (byteOfHalf), its
+  /// int8 value stored +128 as the unsigned code (w = a · code + o with o = −128 a); else the
+  /// halves are the low and high nibble of byte codeByte(s, p).
+  virtual bool byteCodes() const { return false; }
+  virtual Halide::Expr byteOfHalf(Halide::Expr s, Halide::Expr p, Halide::Expr h,
+                                  Halide::Expr cols) const {
+    return codeByte(s, p, cols);
+  }
 };
 
-/// The layout of a format with a MatMulQ8Act path ("q4_0", "int4_g<G>_<sym|asym>" with G a
-/// power of two >= 32); null for the others (q4_K and q6_K: MatMulQ8K.cpp).
+/// The layout of a format with a MatMulQ8Act path ("q4_0", "q8_0", "int4_g<G>_<sym|asym>" with G
+/// a power of two >= 32); null for the others (q4_K and q6_K: MatMulQ8K.cpp).
 std::unique_ptr<Q8Layout> makeQ8Layout(const std::string &format);
 
 struct Q8ActOptions {
