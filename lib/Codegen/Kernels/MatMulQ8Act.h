@@ -1,4 +1,4 @@
-//===- MatMulQ8Act.h - 4-bit weights × q8 activations as int8 dot products -===//
+//===- MatMulQ8Act.h - 4/8-bit weights × q8 activations, int8 dots --------===//
 //
 // The act_quant=q8_block variant of qcc_matmul (decode GEMVs, a small fixed batch): the
 // activations of the call are quantized once to int8 (llama.cpp's q8_0 arithmetic: d = max|x| /
