@@ -2,7 +2,7 @@
 //
 // Decode GEMVs of q4_0, q8_0 and qcc's int4 groups as integer dot products, as llama.cpp does
 // (ggml's vec_dot of q4_0 × q8_0, q8_0 × q8_0); q4_K and q6_K: MatMulQ8K.cpp. q8_0's codes are
-// whole bytes (Q8_0Layout: half h of code byte p is its own byte), taken +128 as unsigned so
+// whole bytes (BlockLayout: half h of code byte p is its own byte), taken +128 as unsigned so
 // that they multiply like the nibbles; its offset −128 d goes into the integer sums as q4_0's
 // −8 d does. Only the 4-byte reductions (vpdpbusd, and the generic form elsewhere) take them:
 // pmaddubsw pairs of 8-bit codes reach 2 · 255 · 127 > 2^15 (q8ActivationsSupported selects
@@ -82,62 +82,44 @@ Expr halfAt(const Reader &w, Expr off) {
   return halfToFloat(w(off), w(off + 1));
 }
 
-/// q4_0: 18-byte blocks of 32 values (d, qs[16] @2); a step is 4 blocks; byte p belongs to
-/// block p/16, its low nibble is column p%16, its high nibble column 16 + p%16 of that block.
-/// Table: entry per block: d, −8d.
-class Q4_0Layout : public Q8Layout {
+/// ggml's blocks of 32 values with their f16 d first (d @0, codes @2): a step is 4 blocks,
+/// code byte p belongs to block p/16 and meets the block's columns p%16 (half 0) and 16 + p%16
+/// (half 1); w = d · code + offset · d. Table: entry per block: d, offset · d.
+///  q4_0: 18-byte blocks, qs[16] of two nibbles (low: half 0), offset −8.
+///  q8_0: 34-byte blocks, qs[32] int8: half h of code byte p is qs[16h + p%16], taken as the
+///        unsigned code qs + 128 (one XOR), offset −128.
+class BlockLayout : public Q8Layout {
 public:
+  BlockLayout(int blockBytes, float offset, bool byteCodes)
+      : blockBytes_(blockBytes), offset_(offset), byteCodes_(byteCodes) {}
   int colMultiple() const override { return 128; }
-  Expr rowBytes(Expr cols) const override { return cols / 32 * 18; }
-  Expr codeByte(Expr s, Expr p, Expr) const override {
-    return 18 * (4 * s + p / 16) + 2 + p % 16;
-  }
-  Expr column(Expr s, Expr h, Expr p) const override {
-    return 128 * s + 32 * (p / 16) + 16 * h + p % 16;
-  }
-  int halfParams() const override { return 1; }
-  Expr paramBlocks(Expr cols) const override { return cols / 32; }
-  Expr halfParamByte(Expr b, int, Expr) const override { return 18 * b; }
-  Expr tableSize(Expr cols) const override { return cols / 32; }
-  void tableEntry(Expr e, Expr, const Reader &, const ParamReader &P, Expr &a,
-                  Expr &o) const override {
-    a = P(e, 0);
-    o = -8.0f * a;
-  }
-  float offsetFactor() const override { return -8.0f; }
-  int entryColumns() const override { return 32; }
-  bool paramsInBlocks() const override { return true; }
-};
-
-/// q8_0: 34-byte blocks of 32 int8 values (d, qs[32] @2); a step is 4 blocks; half h of code
-/// byte p is qs[16h + p%16] of block p/16 (the columns of q4_0's nibbles), taken as the unsigned
-/// code qs + 128 (one XOR), so w = d · code − 128 d. Table: entry per block: d, −128d.
-class Q8_0Layout : public Q8Layout {
-public:
-  int colMultiple() const override { return 128; }
-  Expr rowBytes(Expr cols) const override { return cols / 32 * 34; }
-  Expr codeByte(Expr s, Expr p, Expr cols) const override {
-    return byteOfHalf(s, p, 0, cols);
-  }
+  Expr rowBytes(Expr cols) const override { return cols / 32 * blockBytes_; }
+  Expr codeByte(Expr s, Expr p, Expr cols) const override { return byteOfHalf(s, p, 0, cols); }
   Expr byteOfHalf(Expr s, Expr p, Expr h, Expr) const override {
-    return 34 * (4 * s + p / 16) + 2 + 16 * h + p % 16;
+    Expr b = blockBytes_ * (4 * s + p / 16) + 2 + p % 16;
+    return byteCodes_ ? b + 16 * h : b;
   }
   Expr column(Expr s, Expr h, Expr p) const override {
     return 128 * s + 32 * (p / 16) + 16 * h + p % 16;
   }
   int halfParams() const override { return 1; }
   Expr paramBlocks(Expr cols) const override { return cols / 32; }
-  Expr halfParamByte(Expr b, int, Expr) const override { return 34 * b; }
+  Expr halfParamByte(Expr b, int, Expr) const override { return blockBytes_ * b; }
   Expr tableSize(Expr cols) const override { return cols / 32; }
   void tableEntry(Expr e, Expr, const Reader &, const ParamReader &P, Expr &a,
                   Expr &o) const override {
     a = P(e, 0);
-    o = -128.0f * a;
+    o = offset_ * a;
   }
-  float offsetFactor() const override { return -128.0f; }
+  float offsetFactor() const override { return offset_; }
   int entryColumns() const override { return 32; }
   bool paramsInBlocks() const override { return true; }
-  bool byteCodes() const override { return true; }
+  bool byteCodes() const override { return byteCodes_; }
+
+private:
+  int blockBytes_;
+  float offset_;
+  bool byteCodes_;
 };
 
 /// qcc's int4 groups (IntGroupDecoder.cpp): params (f16 scale [, f16 zero]) of every group
@@ -204,9 +186,9 @@ Var rowLoops(Func y, Var r, Var i, Var ro, Var ri, Var rr, int rowTile, int rowB
 std::unique_ptr<Q8Layout> makeQ8Layout(const std::string &format) {
   const std::string f = lowerFormat(format);
   if (f == "q4_0")
-    return std::make_unique<Q4_0Layout>();
+    return std::make_unique<BlockLayout>(18, -8.0f, false);
   if (f == "q8_0")
-    return std::make_unique<Q8_0Layout>();
+    return std::make_unique<BlockLayout>(34, -128.0f, true);
   int group = 0, consumed = 0;
   char sym[8] = {0};
   if (std::sscanf(f.c_str(), "int4_g%d_%4[a-z]%n", &group, sym, &consumed) == 2 &&
