@@ -417,11 +417,8 @@ Expected<QuantizeReport> quantizeModel(mlir::ModuleOp module, const ModelSource 
       return fail("an LM head format was given, but this model has no output.weight (its "
                   "embeddings are tied: the LM head is token_embd.weight)");
     for (size_t i = 0; i < report.tensors.size(); ++i)
-      if (report.tensors[i].sourceName == src.output) {
-        types[i] = *opts.outputType;
-        report.tensors[i].intFormat.reset();
-        report.tensors[i].simulated.clear();
-      }
+      if (report.tensors[i].sourceName == src.output)
+        types[i] = *opts.outputType; // never a linear: no integer format set for it
   }
   if (opts.budget > 0)
     if (Error e = chooseBudgetTypes(src, opts, stats, report, types, calibExecutor.get(),
