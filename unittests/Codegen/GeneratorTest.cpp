@@ -171,6 +171,27 @@ TEST(Generator, DecodeTasksAreLongRunsOfRows) {
   }
 }
 
+// Which decode kernels prefetch their rows in software (measured per format, docs/Codegen.md):
+// q4_0, int4 g64 and q6_K do; int4 g128 / g32, q8_0 and q4_K leave it to the hardware.
+TEST(Generator, DecodeSoftwarePrefetchPerFormat) {
+  fs::path dir = freshDir("codegen", "prefetch");
+  const std::string base = "target=x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake-"
+                           "avx512_cannonlake-avx512_sapphirerapids-no_runtime act_quant=q8_block "
+                           "rows=256 cols=4096 batch=1 ";
+  const std::pair<const char *, bool> cases[] = {
+      {"q4_0", true},           {"int4_g64_sym", true},   {"q6_K", true},
+      {"int4_g128_sym", false}, {"int4_g32_asym", false}, {"q8_0", false},
+      {"q4_K", false},
+  };
+  for (const auto &[format, prefetches] : cases) {
+    ASSERT_EQ(generate(dir, "k_pf", base + "format=" + format + " -e stmt"), 0)
+        << readFile(dir / "log.txt");
+    const std::string stmt = readFile(dir / "k_pf.stmt");
+    ASSERT_NE(stmt.find("par_for_y_s0_r_ro"), std::string::npos) << format; // the row loop
+    EXPECT_EQ(stmt.find("prefetch") != std::string::npos, prefetches) << format;
+  }
+}
+
 TEST(Generator, Q8ActRejectsWhatItCannotDo) {
   fs::path dir = freshDir("codegen", "q8bad");
   const std::string q8 = "target=host act_quant=q8_block ";

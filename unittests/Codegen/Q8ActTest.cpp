@@ -332,8 +332,8 @@ void buildAsQcc(QccBuiltKernel &out, const std::string &format, int64_t rows, in
 
 // The q8 decode kernels as qcc compiles them for this machine, against the same scalar model:
 // q4_K (on AVX512-VNNI: pmaddubsw pairs into one vpdpwssd chain, permuted scales, pmaddwd
-// mins), q6_K (vpdpbusd there), q4_0 and int4 groups (vpdpbusd; software prefetch), rows not a
-// multiple of the row tile, and rows of 8448 columns.
+// mins), q6_K (vpdpbusd there), q4_0 and int4 groups (vpdpbusd; q4_0 with software
+// prefetch), rows not a multiple of the row tile, and rows of 8448 columns.
 TEST(Q8Act, AsQccBuildsThemForThisMachine) {
   struct Shape {
     const char *format;

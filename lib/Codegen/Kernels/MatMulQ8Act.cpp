@@ -90,8 +90,10 @@ Expr halfAt(const Reader &w, Expr off) {
 ///        unsigned code qs + 128 (one XOR), offset −128.
 class BlockLayout : public Q8Layout {
 public:
-  BlockLayout(int blockBytes, float offset, bool byteCodes)
-      : blockBytes_(blockBytes), offset_(offset), byteCodes_(byteCodes) {}
+  BlockLayout(int blockBytes, float offset, bool byteCodes, int prefetchSteps)
+      : blockBytes_(blockBytes), offset_(offset), byteCodes_(byteCodes),
+        prefetchSteps_(prefetchSteps) {}
+  int prefetchSteps() const override { return prefetchSteps_; }
   int colMultiple() const override { return 128; }
   Expr rowBytes(Expr cols) const override { return cols / 32 * blockBytes_; }
   Expr codeByte(Expr s, Expr p, Expr cols) const override { return byteOfHalf(s, p, 0, cols); }
@@ -120,6 +122,7 @@ private:
   int blockBytes_;
   float offset_;
   bool byteCodes_;
+  int prefetchSteps_;
 };
 
 /// qcc's int4 groups (IntGroupDecoder.cpp): params (f16 scale [, f16 zero]) of every group
@@ -146,6 +149,7 @@ public:
   }
   float offsetFactor() const override { return symmetric_ ? -8.0f : 0.0f; }
   int entryColumns() const override { return group_; }
+  int prefetchSteps() const override { return group_ == 64 ? 4 : 0; }
 
 private:
   int paramBytes() const { return symmetric_ ? 2 : 4; }
@@ -186,9 +190,9 @@ Var rowLoops(Func y, Var r, Var i, Var ro, Var ri, Var rr, int rowTile, int rowB
 std::unique_ptr<Q8Layout> makeQ8Layout(const std::string &format) {
   const std::string f = lowerFormat(format);
   if (f == "q4_0")
-    return std::make_unique<BlockLayout>(18, -8.0f, false);
+    return std::make_unique<BlockLayout>(18, -8.0f, false, /*prefetchSteps=*/4);
   if (f == "q8_0")
-    return std::make_unique<BlockLayout>(34, -128.0f, true);
+    return std::make_unique<BlockLayout>(34, -128.0f, true, /*prefetchSteps=*/0);
   int group = 0, consumed = 0;
   char sym[8] = {0};
   if (std::sscanf(f.c_str(), "int4_g%d_%4[a-z]%n", &group, sym, &consumed) == 2 &&
@@ -444,13 +448,15 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
     xse.compute_root().vectorize(e, 16, TailStrategy::GuardWithIf);
     xse.update().vectorize(e, 16, TailStrategy::GuardWithIf);
   }
-  // One row per step: software prefetch of the row's codes 4 steps (256 bytes) ahead, past
-  // the row's end into the next row (prefetches do not fault). 2 cores streaming, 10-12 rounds
-  // alternating (medians of per-round medians, GB/s): int4 g128 14336 x 4096 23.2 -> 29.3
-  // (2 steps 27.4, 8 steps 24.6), 4096 x 4096 26.4 -> 29.3. Row blocks (row_block=4, 4 streams)
-  // did not gain (4096 x 14336: 22.1 without, 20.5 with), and neither did the float kernels.
-  if (RB == 1 && o.parallel() && options.weights.defined())
-    acc.update(0).prefetch(options.weights, rs, rs, 4, PrefetchBoundStrategy::NonFaulting);
+  // One row per step: the layout's software prefetch of the row's codes (q4_0, int4 g64: 4
+  // steps, 256 bytes, ahead), past the row's end into the next row (prefetches do not fault).
+  // Each format was measured with and without it, the two kernels alternated call by call
+  // against a plain read of the same bytes (docs/Codegen.md); where the codes are read as
+  // whole 64-byte vectors (int4 g128, g32, q8_0) the hardware prefetchers do better alone.
+  // Row blocks (row_block=4, 4 streams) did not gain from it.
+  if (RB == 1 && o.parallel() && options.weights.defined() && L.prefetchSteps() > 0)
+    acc.update(0).prefetch(options.weights, rs, rs, L.prefetchSteps(),
+                           PrefetchBoundStrategy::NonFaulting);
   if (wide) {
     dxs.compute_at(acc, rs).bound(t, 0, 4).vectorize(t);
     if (unrollBatch)

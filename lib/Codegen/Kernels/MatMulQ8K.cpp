@@ -273,12 +273,15 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   acc.vectorize(j);
   acc.update().reorder(j, i, r, rs).vectorize(j);
   // Software prefetch of the weights 8 super-blocks (1.1-1.7 KB per row) ahead of the block
-  // loop, past the row's end into the next row (prefetches do not fault). Streaming from
-  // memory, the hardware prefetchers alone left the kernel waiting on its loads: with it, q4_K
-  // 14336 x 4096 went from 10-12 to 15-17 GB/s and q6_K 4096 x 4096 from 6-9 to 18 GB/s on 2
-  // cores here (2 and 4 blocks ahead helped less, 16 less too; the 32-column kernels of
-  // MatMulQ8Act.cpp, at 20 GB/s already, did not gain).
-  if (o.parallel() && options.weights.defined())
+  // loop, past the row's end into the next row (prefetches do not fault). When the per-row
+  // tables were built before the loop, the hardware prefetchers alone left the kernel waiting
+  // on its loads: q4_K 14336 x 4096 went from 10-12 to 15-17 GB/s and q6_K 4096 x 4096 from
+  // 6-9 to 18 GB/s with it (2 and 4 blocks ahead helped less, 16 less too). Now for
+  // q6_K only: q4_K streams faster without it now (its scales read inside the block loop, rows
+  // one sequential pass; alternated call by call against a plain read of the same bytes, 2
+  // cores: 14336 x 4096 +3.5 % of the read in slow minutes, +8 % in fast ones), q6_K slower
+  // (4096 x 14336 -7 %, -11 %).
+  if (q6 && o.parallel() && options.weights.defined())
     acc.update().prefetch(options.weights, rs, rs, 8, PrefetchBoundStrategy::NonFaulting);
   if (RB > 1) {
     acc.bound_extent(r, RB).unroll(r);
