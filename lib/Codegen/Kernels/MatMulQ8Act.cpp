@@ -451,9 +451,9 @@ void defineMatMulQ8Act(Func x, Func w, Func y, const Q8Layout &L, Expr cols, Var
   // One row per step: the layout's software prefetch of the row's codes (q4_0, int4 g64: 4
   // steps, 256 bytes, ahead), past the row's end into the next row (prefetches do not fault).
   // Each format was measured with and without it, the two kernels alternated call by call
-  // against a plain read of the same bytes (docs/Codegen.md); where the codes are read as
-  // whole 64-byte vectors (int4 g128, g32, q8_0) the hardware prefetchers do better alone.
-  // Row blocks (row_block=4, 4 streams) did not gain from it.
+  // against a plain read of the same bytes (docs/Codegen.md): int4 g128, int4 g32 and q8_0
+  // streamed faster with the hardware prefetchers alone. Row blocks (row_block=4, 4 streams)
+  // did not gain from it.
   if (RB == 1 && o.parallel() && options.weights.defined() && L.prefetchSteps() > 0)
     acc.update(0).prefetch(options.weights, rs, rs, L.prefetchSteps(),
                            PrefetchBoundStrategy::NonFaulting);

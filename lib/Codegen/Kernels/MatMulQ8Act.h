@@ -65,9 +65,8 @@ public:
   /// halves are the low and high nibble of byte codeByte(s, p).
   virtual bool byteCodes() const { return false; }
   /// Steps (64 code bytes each) ahead of the step loop that the kernel prefetches its row when
-  /// it runs one row per step; 0: none, the hardware prefetchers alone. Measured per format
-  /// (docs/Codegen.md): with the codes read as whole 64-byte vectors the software prefetch only
-  /// took bandwidth from the demand loads.
+  /// it runs one row per step; 0: none, the hardware prefetchers alone. Chosen per format by
+  /// measurement (docs/Codegen.md), not derived from the layout.
   virtual int prefetchSteps() const { return 0; }
   virtual Halide::Expr byteOfHalf(Halide::Expr s, Halide::Expr p, Halide::Expr h,
                                   Halide::Expr cols) const {

@@ -276,11 +276,11 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   // loop, past the row's end into the next row (prefetches do not fault). When the per-row
   // tables were built before the loop, the hardware prefetchers alone left the kernel waiting
   // on its loads: q4_K 14336 x 4096 went from 10-12 to 15-17 GB/s and q6_K 4096 x 4096 from
-  // 6-9 to 18 GB/s with it (2 and 4 blocks ahead helped less, 16 less too). Now for
-  // q6_K only: q4_K streams faster without it now (its scales read inside the block loop, rows
-  // one sequential pass; alternated call by call against a plain read of the same bytes, 2
-  // cores: 14336 x 4096 +3.5 % of the read in slow minutes, +8 % in fast ones), q6_K slower
-  // (4096 x 14336 -7 %, -11 %).
+  // 6-9 to 18 GB/s with it (2 and 4 blocks ahead helped less, 16 less too). With the tables
+  // read inside the block loop it is kept for q6_K only. Alternated call by call against a
+  // plain read of the same bytes on 2 cores, q4_K 14336 x 4096 streams faster without it
+  // (+3.5 % of the read in slow minutes, +8 % in fast ones), and q6_K 4096 x 14336 slower
+  // (-7 %, -11 %).
   if (q6 && o.parallel() && options.weights.defined())
     acc.update().prefetch(options.weights, rs, rs, 8, PrefetchBoundStrategy::NonFaulting);
   if (RB > 1) {
