@@ -4,6 +4,7 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Analysis/ValueTracking.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Instructions.h"
@@ -24,6 +25,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 using namespace llvm;
@@ -108,6 +110,166 @@ Value *wholeVectorSource(InsertElementInst *last, Function *convert) {
   return isa<UndefValue>(cur) ? source : nullptr; // poison is an UndefValue too
 }
 
+/// The byte that lane `lane` of `v` holds, where `v` is a chain of shufflevectors over a plain
+/// load of a byte vector: that load, and the byte's offset from the pointer the load's address
+/// strips down to (constant offsets accumulated). nullopt for anything else.
+struct LaneByte {
+  LoadInst *load;
+  Value *base;
+  int64_t offset;     ///< of the byte
+  int64_t loadOffset; ///< of the load's first byte
+};
+std::optional<LaneByte> laneByte(Value *v, int64_t lane, const DataLayout &dl) {
+  while (auto *sv = dyn_cast<ShuffleVectorInst>(v)) {
+    const int m = sv->getMaskValue(unsigned(lane));
+    if (m < 0)
+      return std::nullopt;
+    const int n0 =
+        int(cast<FixedVectorType>(sv->getOperand(0)->getType())->getNumElements());
+    v = sv->getOperand(m < n0 ? 0 : 1);
+    lane = m < n0 ? m : m - n0;
+  }
+  auto *load = dyn_cast<LoadInst>(v);
+  auto *type = load ? dyn_cast<FixedVectorType>(load->getType()) : nullptr;
+  if (!load || !load->isSimple() || !type || !type->getElementType()->isIntegerTy(8))
+    return std::nullopt;
+  APInt off(dl.getIndexTypeSizeInBits(load->getPointerOperandType()), 0);
+  Value *base = load->getPointerOperand()->stripAndAccumulateConstantOffsets(
+      dl, off, /*AllowNonInbounds=*/true);
+  return LaneByte{load, base, off.getSExtValue() + lane, off.getSExtValue()};
+}
+
+/// Halide reads an f16 at byte b of a uint8 buffer as zext(w[b]) | zext(w[b + 1]) << 8, and
+/// vectorises a run of them as two shuffles (the even and the odd bytes) of byte loads, which
+/// x86 lowers to a dozen byte inserts and extracts per 16 values (int4 groups' scale tables:
+/// ~170 instructions per 14336-column row). If `v` (<N x i16>) is that pattern over bytes
+/// b0 + s·k and b0 + s·k + 1 (k < N, s even) of one pointer, read by loads of one block with
+/// no write between them, returns the same values read as halves (little endian): one load
+/// when s = 2, else a load of wider lanes truncated (or of halves shuffled); else nullptr.
+Value *loadedHalves(Value *v, const DataLayout &dl) {
+  auto *type = dyn_cast<FixedVectorType>(v->getType());
+  auto *orInst = dyn_cast<BinaryOperator>(v);
+  if (!type || !type->getElementType()->isIntegerTy(16) || !orInst ||
+      orInst->getOpcode() != Instruction::Or)
+    return nullptr;
+  const int64_t n = type->getNumElements();
+  Value *lo = nullptr, *hi = nullptr;
+  for (int k = 0; k < 2 && !hi; ++k) {
+    auto *shl = dyn_cast<BinaryOperator>(orInst->getOperand(k));
+    ConstantInt *amount = nullptr;
+    if (shl && shl->getOpcode() == Instruction::Shl)
+      if (auto *c = dyn_cast<Constant>(shl->getOperand(1)))
+        amount = dyn_cast_or_null<ConstantInt>(c->getSplatValue());
+    auto *hiExt = shl ? dyn_cast<ZExtInst>(shl->getOperand(0)) : nullptr;
+    auto *loExt = dyn_cast<ZExtInst>(orInst->getOperand(1 - k));
+    if (amount && amount->getZExtValue() == 8 && hiExt && loExt) {
+      hi = hiExt->getOperand(0);
+      lo = loExt->getOperand(0);
+    }
+  }
+  if (!hi || !lo || !lo->getType()->getScalarType()->isIntegerTy(8) ||
+      !hi->getType()->getScalarType()->isIntegerTy(8))
+    return nullptr;
+  std::optional<LaneByte> first = laneByte(lo, 0, dl);
+  if (!first)
+    return nullptr;
+  int64_t stride = 2;
+  if (n > 1) {
+    std::optional<LaneByte> second = laneByte(lo, 1, dl);
+    if (!second || second->base != first->base)
+      return nullptr;
+    stride = second->offset - first->offset;
+  }
+  if (stride < 2 || stride % 2 != 0)
+    return nullptr;
+  std::vector<LoadInst *> loads;
+  for (int64_t k = 0; k < n; ++k) {
+    std::optional<LaneByte> l = laneByte(lo, k, dl), h = laneByte(hi, k, dl);
+    const int64_t at = first->offset + stride * k;
+    if (!l || !h || l->base != first->base || h->base != first->base || l->offset != at ||
+        h->offset != at + 1)
+      return nullptr;
+    for (LoadInst *ld : {l->load, h->load})
+      if (std::find(loads.begin(), loads.end(), ld) == loads.end())
+        loads.push_back(ld);
+  }
+  // The new load goes right after the last of the old ones: all in one block, nothing that
+  // may write memory from the first to the last.
+  // (Stores into the kernel's own stack arrays, such as the tables built from these halves,
+  // cannot write the weights, nor can the conversions themselves.)
+  Value *weights = getUnderlyingObject(first->base);
+  const auto mayClobber = [&](Instruction *inst) {
+    auto *call = dyn_cast<CallInst>(inst);
+    if (!inst->mayWriteToMemory() ||
+        (call && call->getCalledFunction() &&
+         call->getCalledFunction()->getName() == kHalfToFloatExtern))
+      return false;
+    auto *st = dyn_cast<StoreInst>(inst);
+    Value *dest = st && st->isSimple() ? getUnderlyingObject(st->getPointerOperand()) : nullptr;
+    return !(dest && isa<AllocaInst>(dest) && dest != weights);
+  };
+  BasicBlock *block = loads.front()->getParent();
+  Instruction *lastLoad = nullptr;
+  size_t seen = 0;
+  for (Instruction &inst : *block) {
+    if (seen > 0 && seen < loads.size() && mayClobber(&inst))
+      return nullptr;
+    if (auto *ld = dyn_cast<LoadInst>(&inst);
+        ld && std::find(loads.begin(), loads.end(), ld) != loads.end() && ++seen == loads.size()) {
+      lastLoad = ld;
+      break;
+    }
+  }
+  if (!lastLoad)
+    return nullptr; // some load in another block
+  IRBuilder<> b(lastLoad->getNextNode());
+  const int64_t step = stride / 2;
+  Value *at = b.CreateGEP(b.getInt8Ty(), first->base, b.getInt64(first->offset));
+  if (step == 1)
+    return b.CreateAlignedLoad(type, at, Align(1));
+  // Every step-th half of a run: where a load of the block, with no write between it and
+  // here, already reads n lanes of `stride` bytes that hold the run at the same place in each
+  // (half j of each lane; the asymmetric int4 tables' scales are half 0 and their zero points
+  // half 1 of the same 4-byte lanes), read those lanes too and keep half j of each (a shift
+  // and one truncation); else read up to the run's last half and shuffle.
+  std::vector<Instruction *> order;
+  for (Instruction &inst : *block)
+    order.push_back(&inst);
+  const auto pos = [&](Instruction *i) {
+    return std::find(order.begin(), order.end(), i) - order.begin();
+  };
+  const auto here = pos(lastLoad);
+  for (Instruction *inst : order) {
+    auto *ld = dyn_cast<LoadInst>(inst);
+    std::optional<LaneByte> l0 = ld ? laneByte(ld, 0, dl) : std::nullopt;
+    if (!l0 || l0->base != first->base)
+      continue;
+    const int64_t end = l0->loadOffset + cast<FixedVectorType>(ld->getType())->getNumElements();
+    int64_t j = 0;
+    while (j < stride && !(first->offset - j >= l0->loadOffset &&
+                           first->offset - j + n * stride <= end))
+      j += 2;
+    const auto there = pos(ld);
+    bool written = false;
+    for (auto k = std::min(here, there); k < std::max(here, there) && !written; ++k)
+      written = mayClobber(order[size_t(k)]);
+    if (j >= stride || written)
+      continue;
+    Value *lanesAt = b.CreateGEP(b.getInt8Ty(), first->base, b.getInt64(first->offset - j));
+    Value *wide = b.CreateAlignedLoad(
+        FixedVectorType::get(b.getIntNTy(unsigned(8 * stride)), unsigned(n)), lanesAt, Align(1));
+    if (j > 0)
+      wide = b.CreateLShr(wide, uint64_t(8 * j));
+    return b.CreateTrunc(wide, type);
+  }
+  Value *halves = b.CreateAlignedLoad(
+      FixedVectorType::get(b.getInt16Ty(), unsigned((n - 1) * step + 1)), at, Align(1));
+  SmallVector<int, 32> mask;
+  for (int64_t k = 0; k < n; ++k)
+    mask.push_back(int(k * step));
+  return b.CreateShuffleVector(halves, mask);
+}
+
 void eraseIfDead(Value *v) {
   auto *inst = dyn_cast<Instruction>(v);
   if (!inst || !inst->use_empty())
@@ -144,10 +306,16 @@ Error lowerHalfToFloatCalls(Module &m) {
     if (std::find(lasts.begin(), lasts.end(), ins) == lasts.end())
       lasts.push_back(ins);
   }
-  for (InsertElementInst *last : lasts) {
-    Value *source = wholeVectorSource(last, convert);
-    if (!source)
-      continue;
+  // Every chain's halves first (loadedHalves may read lanes that another chain's loads read,
+  // so no old load goes before all are matched), then the conversions.
+  std::vector<std::pair<InsertElementInst *, Value *>> chains;
+  for (InsertElementInst *last : lasts)
+    if (Value *source = wholeVectorSource(last, convert)) {
+      if (Value *loaded = loadedHalves(source, m.getDataLayout()))
+        source = loaded;
+      chains.emplace_back(last, source);
+    }
+  for (auto [last, source] : chains) {
     const unsigned n = cast<FixedVectorType>(last->getType())->getNumElements();
     IRBuilder<> b(last);
     Value *halves = b.CreateBitCast(source, FixedVectorType::get(b.getHalfTy(), n));

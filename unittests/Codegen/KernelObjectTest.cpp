@@ -11,6 +11,7 @@
 #include "qcc/Codegen/HalfToFloat.h"
 #include "qcc/Codegen/KernelKey.h"
 #include "qcc/Codegen/KernelObject.h"
+#include "qcc/Quant/Float16.h"
 
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
@@ -23,6 +24,7 @@
 #include "gtest/gtest.h"
 
 #include <cstdlib>
+#include <dlfcn.h>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -251,3 +253,117 @@ TEST(KernelObject, HalfToFloatCallsInAnyShape) {
   EXPECT_NE(message(std::move(e)).find("not a declaration float(i16)"), std::string::npos);
   EXPECT_FALSE(fs::exists(dir / "wrong.o"));
 }
+
+#if defined(__x86_64__)
+namespace {
+
+/// Halide's reading of an f16 at byte b of a uint8 buffer, vectorised over 16 lanes k:
+/// zext(w[b0 + s·k]) | zext(w[b0 + s·k + 1]) << 8, the even and the odd bytes as shuffles of
+/// two byte loads of `loBytes` and `hiBytes` from `in` (the int4 groups' parameter tables),
+/// aligned to 1 as Halide's are (LLVM cannot widen them to whole vectors itself).
+llvm::Value *bytePairs(llvm::IRBuilder<> &b, llvm::Value *in, unsigned b0, unsigned s,
+                       unsigned loBytes, unsigned hiBytes) {
+  llvm::SmallVector<int, 16> lo, hi;
+  for (int k = 0; k < 16; ++k) {
+    lo.push_back(int(b0 + s * k));
+    hi.push_back(int(b0 + s * k + 1));
+  }
+  auto half = [&](unsigned bytes, llvm::ArrayRef<int> mask) {
+    llvm::Value *v =
+        b.CreateAlignedLoad(llvm::FixedVectorType::get(b.getInt8Ty(), bytes), in, llvm::Align(1));
+    return b.CreateZExt(b.CreateShuffleVector(v, mask),
+                        llvm::FixedVectorType::get(b.getInt16Ty(), 16));
+  };
+  llvm::Value *l = half(loBytes, lo);
+  llvm::Value *h = half(hiBytes, hi);
+  return b.CreateOr(b.CreateShl(h, 8), l);
+}
+
+/// Compiles `bc` for x86-64-v3 (AVX2, F16C), links it as a shared library and runs
+/// f(in, out); returns the disassembly.
+std::string runHand(const fs::path &dir, const fs::path &bc, const uint8_t *in, float *out) {
+  const fs::path obj = dir / (bc.stem().string() + ".o"), lib = dir / (bc.stem().string() + ".so");
+  llvm::Error e = compileKernelBitcode(bc.string(), obj.string(), KernelCpu{"x86-64-v3", ""});
+  EXPECT_FALSE(e) << message(std::move(e));
+  const std::string link = std::string(QCC_CXX_COMPILER) + " -shared -o " + lib.string() + " " +
+                           obj.string() + " > " + (dir / "link.txt").string() + " 2>&1";
+  EXPECT_EQ(std::system(link.c_str()), 0) << readFile(dir / "link.txt");
+  void *handle = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+  EXPECT_NE(handle, nullptr) << dlerror();
+  if (handle) {
+    auto *f = reinterpret_cast<void (*)(const uint8_t *, float *)>(dlsym(handle, "f"));
+    EXPECT_NE(f, nullptr);
+    if (f)
+      f(in, out);
+    dlclose(handle);
+  }
+  return disassemble(obj);
+}
+
+} // namespace
+
+TEST(KernelObject, HalvesReadAsBytePairsBecomeLoads) {
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("f16c"))
+    GTEST_SKIP() << "the objects are for x86-64-v3 (AVX2, F16C)";
+  fs::path dir = freshDir("kernelobj", "f16-pairs");
+  // 64 halves: value i at bytes 2i, 2i + 1.
+  alignas(64) uint8_t in[128];
+  auto value = [](int i) { return 0.25f * float(i) - 3.0f; };
+  for (int i = 0; i < 64; ++i) {
+    const uint16_t h = qcc::fp32ToFp16(value(i));
+    in[2 * i] = uint8_t(h & 0xff);
+    in[2 * i + 1] = uint8_t(h >> 8);
+  }
+  // 1. An int4 g128 symmetric table: 16 scales 2 bytes apart (loads of 31 and 32 bytes).
+  // 2. An asymmetric one: 16 scales and 16 zero points, 4 bytes apart; the scales stored into
+  //    a stack table between their loads and the zero points' (loads of 61..64 bytes): the
+  //    zero points, whose own loads end 2 bytes short of 16 whole 4-byte lanes, are read as
+  //    the upper halves of the lanes the last load covers.
+  fs::path bc = handWritten(dir, 16, [](llvm::IRBuilder<> &b, llvm::Function *convert,
+                                        llvm::Value *in, llvm::Value *out) {
+    llvm::Type *f16x = llvm::FixedVectorType::get(b.getFloatTy(), 16);
+    b.CreateStore(laneByLane(b, convert, bytePairs(b, in, 0, 2, 31, 32), 16), out);
+    llvm::Value *table = b.CreateAlloca(f16x);
+    b.CreateStore(laneByLane(b, convert, bytePairs(b, in, 0, 4, 61, 62), 16), table);
+    llvm::Value *zeros = laneByLane(b, convert, bytePairs(b, in, 2, 4, 63, 64), 16);
+    b.CreateStore(zeros, b.CreateConstGEP1_64(b.getInt8Ty(), out, 128));
+    b.CreateStore(b.CreateLoad(f16x, table), b.CreateConstGEP1_64(b.getInt8Ty(), out, 64));
+  });
+  alignas(64) float out[48] = {0};
+  std::string dis = runHand(dir, bc, in, out);
+  for (int k = 0; k < 16; ++k) {
+    EXPECT_EQ(out[k], value(k)) << k;
+    EXPECT_EQ(out[16 + k], value(2 * k)) << k;
+    EXPECT_EQ(out[32 + k], value(2 * k + 1)) << k;
+  }
+  EXPECT_EQ(dis.find(kHalfToFloatExtern), std::string::npos) << dis;
+  // For Zen 4 (the kernels' AVX512 code, which lowered the byte shuffles to a dozen inserts
+  // and extracts per vector): the symmetric table converted straight from memory, the
+  // asymmetric one from 4-byte lanes truncated (the zero points shifted first), no byte or
+  // word inserted or extracted lane by lane.
+  llvm::Error e =
+      compileKernelBitcode(bc.string(), (dir / "zen4.o").string(), KernelCpu{"znver4", ""});
+  ASSERT_FALSE(e) << message(std::move(e));
+  dis = disassemble(dir / "zen4.o");
+  EXPECT_FALSE(std::regex_search(dis, std::regex("pinsr|pextr"))) << dis;
+  EXPECT_NE(dis.find("vcvtph2ps\t("), std::string::npos) << dis;
+  EXPECT_NE(dis.find("vpsrld\t$0x10"), std::string::npos) << dis;
+  EXPECT_NE(dis.find("vpmovdw"), std::string::npos) << dis;
+
+  // A store that may write the bytes (to `out`) between the scales' loads and the zero points':
+  // the zero points are not read with the scales' lanes; the values stay exact.
+  fs::path aliased = handWritten(dir, 16, [](llvm::IRBuilder<> &b, llvm::Function *convert,
+                                             llvm::Value *in, llvm::Value *out) {
+    b.CreateStore(laneByLane(b, convert, bytePairs(b, in, 0, 4, 61, 62), 16), out);
+    llvm::Value *zeros = laneByLane(b, convert, bytePairs(b, in, 2, 4, 63, 64), 16);
+    b.CreateStore(zeros, b.CreateConstGEP1_64(b.getInt8Ty(), out, 64));
+  });
+  fs::rename(aliased, dir / "aliased.bc");
+  alignas(64) float out2[32] = {0};
+  runHand(dir, dir / "aliased.bc", in, out2);
+  for (int k = 0; k < 16; ++k) {
+    EXPECT_EQ(out2[k], value(2 * k)) << k;
+    EXPECT_EQ(out2[16 + k], value(2 * k + 1)) << k;
+  }
+}
+#endif

@@ -333,7 +333,8 @@ void buildAsQcc(QccBuiltKernel &out, const std::string &format, int64_t rows, in
 // The q8 decode kernels as qcc compiles them for this machine, against the same scalar model:
 // q4_K (on AVX512-VNNI: pmaddubsw pairs into one vpdpwssd chain, permuted scales, pmaddwd
 // mins), q6_K (vpdpbusd there), q4_0 and int4 groups (vpdpbusd; q4_0 with software
-// prefetch), rows not a multiple of the row tile, and rows of 8448 columns.
+// prefetch; the groups' f16 scales and zero points read as whole vectors, KernelObject.cpp's
+// loadedHalves), rows not a multiple of the row tile, and rows of 8448 columns.
 TEST(Q8Act, AsQccBuildsThemForThisMachine) {
   struct Shape {
     const char *format;
@@ -349,6 +350,7 @@ TEST(Q8Act, AsQccBuildsThemForThisMachine) {
       {"q8_0", GGMLType::Q8_0, std::nullopt, 37, 512},
       {"int4_g128_sym", GGMLType::I8, intFormat(4, 128, true), 37, 512},
       {"int4_g128_asym", GGMLType::I8, intFormat(4, 128, false), 32, 8448},
+      {"int4_g32_asym", GGMLType::I8, intFormat(4, 32, false), 37, 512},
   };
   unsigned seed = 81;
   for (const Shape &sh : shapes) {

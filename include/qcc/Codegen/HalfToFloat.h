@@ -8,7 +8,8 @@
 // qcc_matmul that qcc compiles from bitcode: half_extern=true); Halide calls it lane by lane,
 // and compileKernelBitcode turns every complete lane-by-lane vector of calls into one
 // `fpext <N x half>` (vcvtph2ps) and any other call into a scalar fpext, so no call remains in
-// the object.
+// the object. Where such a vector's 16-bit patterns are Halide's byte pairs (w[b] | w[b+1] << 8
+// over a run of b), they are read from memory as halves instead (loadedHalves).
 //
 //===----------------------------------------------------------------------===//
 #ifndef QCC_CODEGEN_HALFTOFLOAT_H
