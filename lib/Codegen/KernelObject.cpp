@@ -194,9 +194,8 @@ Value *loadedHalves(Value *v, const DataLayout &dl) {
         loads.push_back(ld);
   }
   // The new load goes right after the last of the old ones: all in one block, nothing that
-  // may write memory from the first to the last.
-  // (Stores into the kernel's own stack arrays, such as the tables built from these halves,
-  // cannot write the weights, nor can the conversions themselves.)
+  // may write memory from the first to the last (stores into the kernel's own stack arrays, such as the tables built from these halves,
+  // cannot write the weights, nor can the conversions themselves).
   Value *weights = getUnderlyingObject(first->base);
   const auto mayClobber = [&](Instruction *inst) {
     auto *call = dyn_cast<CallInst>(inst);
@@ -209,38 +208,38 @@ Value *loadedHalves(Value *v, const DataLayout &dl) {
     return !(dest && isa<AllocaInst>(dest) && dest != weights);
   };
   BasicBlock *block = loads.front()->getParent();
-  Instruction *lastLoad = nullptr;
-  size_t seen = 0;
-  for (Instruction &inst : *block) {
-    if (seen > 0 && seen < loads.size() && mayClobber(&inst))
-      return nullptr;
-    if (auto *ld = dyn_cast<LoadInst>(&inst);
-        ld && std::find(loads.begin(), loads.end(), ld) != loads.end() && ++seen == loads.size()) {
-      lastLoad = ld;
-      break;
+  std::vector<Instruction *> order;
+  for (Instruction &inst : *block)
+    order.push_back(&inst);
+  const auto clobberedBetween = [&](size_t from, size_t to) {
+    for (size_t k = std::min(from, to); k < std::max(from, to); ++k)
+      if (mayClobber(order[k]))
+        return true;
+    return false;
+  };
+  size_t firstAt = order.size(), here = order.size(), seen = 0;
+  for (size_t k = 0; k < order.size() && here == order.size(); ++k)
+    if (auto *ld = dyn_cast<LoadInst>(order[k]);
+        ld && std::find(loads.begin(), loads.end(), ld) != loads.end()) {
+      firstAt = std::min(firstAt, k);
+      if (++seen == loads.size())
+        here = k;
     }
-  }
-  if (!lastLoad)
-    return nullptr; // some load in another block
+  if (here == order.size() || clobberedBetween(firstAt, here))
+    return nullptr; // some load in another block, or a write between them
+  Instruction *lastLoad = order[here];
   IRBuilder<> b(lastLoad->getNextNode());
   const int64_t step = stride / 2;
-  Value *at = b.CreateGEP(b.getInt8Ty(), first->base, b.getInt64(first->offset));
   if (step == 1)
-    return b.CreateAlignedLoad(type, at, Align(1));
+    return b.CreateAlignedLoad(
+        type, b.CreateGEP(b.getInt8Ty(), first->base, b.getInt64(first->offset)), Align(1));
   // Every step-th half of a run: where a load of the block, with no write between it and
   // here, already reads n lanes of `stride` bytes that hold the run at the same place in each
   // (half j of each lane; the asymmetric int4 tables' scales are half 0 and their zero points
   // half 1 of the same 4-byte lanes), read those lanes too and keep half j of each (a shift
   // and one truncation); else read up to the run's last half and shuffle.
-  std::vector<Instruction *> order;
-  for (Instruction &inst : *block)
-    order.push_back(&inst);
-  const auto pos = [&](Instruction *i) {
-    return std::find(order.begin(), order.end(), i) - order.begin();
-  };
-  const auto here = pos(lastLoad);
-  for (Instruction *inst : order) {
-    auto *ld = dyn_cast<LoadInst>(inst);
+  for (size_t there = 0; there < order.size(); ++there) {
+    auto *ld = dyn_cast<LoadInst>(order[there]);
     std::optional<LaneByte> l0 = ld ? laneByte(ld, 0, dl) : std::nullopt;
     if (!l0 || l0->base != first->base)
       continue;
@@ -249,11 +248,7 @@ Value *loadedHalves(Value *v, const DataLayout &dl) {
     while (j < stride && !(first->offset - j >= l0->loadOffset &&
                            first->offset - j + n * stride <= end))
       j += 2;
-    const auto there = pos(ld);
-    bool written = false;
-    for (auto k = std::min(here, there); k < std::max(here, there) && !written; ++k)
-      written = mayClobber(order[size_t(k)]);
-    if (j >= stride || written)
+    if (j >= stride || clobberedBetween(here, there))
       continue;
     Value *lanesAt = b.CreateGEP(b.getInt8Ty(), first->base, b.getInt64(first->offset - j));
     Value *wide = b.CreateAlignedLoad(
@@ -262,6 +257,7 @@ Value *loadedHalves(Value *v, const DataLayout &dl) {
       wide = b.CreateLShr(wide, uint64_t(8 * j));
     return b.CreateTrunc(wide, type);
   }
+  Value *at = b.CreateGEP(b.getInt8Ty(), first->base, b.getInt64(first->offset));
   Value *halves = b.CreateAlignedLoad(
       FixedVectorType::get(b.getInt16Ty(), unsigned((n - 1) * step + 1)), at, Align(1));
   SmallVector<int, 32> mask;
