@@ -194,8 +194,9 @@ Value *loadedHalves(Value *v, const DataLayout &dl) {
         loads.push_back(ld);
   }
   // The new load goes right after the last of the old ones: all in one block, nothing that
-  // may write memory from the first to the last (stores into the kernel's own stack arrays, such as the tables built from these halves,
-  // cannot write the weights, nor can the conversions themselves).
+  // may write memory from the first to the last (stores into the kernel's own stack arrays,
+  // such as the tables built from these halves, cannot write the weights, nor can the
+  // conversions themselves).
   Value *weights = getUnderlyingObject(first->base);
   const auto mayClobber = [&](Instruction *inst) {
     auto *call = dyn_cast<CallInst>(inst);
