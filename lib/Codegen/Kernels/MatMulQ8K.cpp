@@ -236,8 +236,8 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
     acc(j, r, i) += f32(isum4 - 32 * i32(sc(j, rs, r)) * bsumL(j, rs, i)) * (dd(rs, r) * dx(rs, i));
     y(r, i) = laneTreeSum(acc, 16, r, i);
   } else {
-    // Two accumulators (the d and the dmin terms), each one FMA per super-block: as one
-    // expression Halide's simplifier factored it into two products, a difference and a sum.
+    // Two accumulators (the d and the dmin terms), each one FMA per super-block (as one
+    // expression: a multiply, an FMA and an add).
     acc(j, r, i) = Tuple(0.0f, 0.0f);
     acc(j, r, i) = Tuple(acc(j, r, i)[0] + f32(isum4) * ddx(0, rs, r, i),
                          acc(j, r, i)[1] + f32(select(j < 4, minSum(min(j, 3), rs, r, i), 0)) *
@@ -262,8 +262,8 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   Var rbk = rowLoops(y, r, i, ro, ri, rr, options.rowTile, RB);
   dd.compute_at(acc, rs);
   if (!q6) {
-    dd.bound(k, 0, 2).vectorize(k);
-    ddx.compute_at(acc, rs).bound(k, 0, 2).vectorize(k);
+    dd.bound(k, 0, 2);
+    ddx.compute_at(acc, rs).bound(k, 0, 2);
   }
   sc.compute_at(acc, rs).bound(j, 0, 16);
   if (!q6)
@@ -285,8 +285,11 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   else
     bsum16.vectorize(g, 16);
   sc.vectorize(j, 16);
-  if (!q6)
+  if (!q6) {
     raw.vectorize(q, 16);
+    dd.vectorize(k);
+    ddx.vectorize(k);
+  }
   if (o.parallel()) {
     qn.parallel(i);
     y.parallel(ro);
