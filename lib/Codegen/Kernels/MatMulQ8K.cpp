@@ -60,7 +60,7 @@
 // and the FMAs each take both halves of one of two 256-bit pipes; the permutes share one):
 // the core of 4 pmaddubsw + 4 vpdpwssd + 2 gf2p8affine + 1 FMA alone runs at 11 cycles per
 // super-block, the whole loop at ~20 (26.5 GB/s at 3.6 GHz). q6_K with vpdpbusd: i32 group
-// scales (vpermd, no sign extension per lane vector) and dx as a value, 28.1 -> 29.3 GB/s at
+// scales (vpermd, no sign extension per lane vector) and dx as a value, 27.7 -> 29.3 GB/s at
 // 2048 x 4096 and 28.6 -> 28.9 at 512 x 14336 (3 passes each).
 //
 //===----------------------------------------------------------------------===//
@@ -312,11 +312,11 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
     acc.bound_extent(r, RB).unroll(r);
     acc.update().unroll(r);
     dd.unroll(r);
-    if (!q6)
-      ddx.unroll(r);
     sc.unroll(r);
-    if (!q6)
+    if (!q6) {
+      ddx.unroll(r);
       raw.unroll(r);
+    }
     if (unroll)
       y.unroll(rr);
   }
