@@ -18,9 +18,9 @@
 //    steps and halves of a super-block chain into one accumulator (vpdpwssd with AVX512-VNNI),
 //    converted once and multiplied by d_b · dx_b (one FMA per 16 lanes and super-block). Each
 //    lane's scale vector is one permute of the block's scales. The second sum (the mins, or
-//    q6_K's −32 offset) is folded into the same per-block update: q6_K's per lane into the
-//    integer sum (its factor is d_b · dx_b too), q4_K's 8 mins · bsums as 4 pmaddwd pairs in
-//    lanes 0..3, times dmin_b · dx_b.
+//    q6_K's −32 offset) is folded into the same per-block update as pmaddwd pairs of i16
+//    products, the bsums kept as i16: q6_K's 16 sc · bsum in lanes 0..7 into the integer sum
+//    (its factor is d_b · dx_b too), q4_K's 8 mins · bsums in lanes 0..3, times dmin_b · dx_b.
 // 3. y = the fixed pairwise sum of the 16 lane sums.
 //
 // y equals Σ_k w_k · x̂_k (w the exact dequantized weights, x̂ per 256 columns) up to float
@@ -157,18 +157,22 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
     Expr mx = i16(select(lowHalf, 63, 15)), my = i16(select(lowHalf, 0, 0x30));
     sc(j, b, r) = ((raw(xi, b, r) >> sx) & mx) | ((raw(yi, b, r) >> 2) & my);
   }
-  // q6_K: lane j's activation group sum. q4_K: the mins term per pair of sub-blocks (pmaddwd:
-  // |m · bsum| <= 63 · 32 · 127 fits easily), added into lanes 0..3.
-  Func bsumL("q8k_bsum_lane"), bsum16("q8k_bsum16"), minSum("q8k_min_sum");
+  // pairSum(j): an offset term in pairs of i16 products (pmaddwd; one 8- or 4-lane vector).
+  // q6_K: the −32 offset's Σ sc · bsum over the 16 groups, in lanes 0..7 (|sc · bsum| <=
+  // 128 · 16 · 127; the group sums as i16 keep the per-call table at 2 bytes per 16 columns,
+  // which streaming long rows needs: the activations stay in L1). q4_K: the mins term per pair
+  // of sub-blocks (|m · bsum| <= 63 · 32 · 127), lanes 0..3.
+  Func bsumL("q8k_bsum_lane"), pairSum("q8k_pair_sum");
+  RDom rm(0, 2, "rm");
+  const int pairLanes = q6 ? 8 : 4;
+  bsumL(g, i) = i16(bsum(g, i));
+  pairSum(j, b, r, i) = 0;
   if (q6) {
-    bsumL(j, b, i) = bsum(16 * b + j, i);
+    Expr s16 = i16(cast<int8_t>(W(210 * b + 192 + 2 * j + rm)));
+    pairSum(j, b, r, i) += i32(s16) * i32(bsumL(16 * b + 2 * j + rm, i));
   } else {
-    RDom rm(0, 2, "rm");
-    bsum16(g, i) = i16(bsum(g, i));
-    minSum(j, b, r, i) = 0;
-    minSum(j, b, r, i) += i32(sc(8 + 2 * j + rm, b, r)) * i32(bsum16(8 * b + 2 * j + rm, i));
+    pairSum(j, b, r, i) += i32(sc(8 + 2 * j + rm, b, r)) * i32(bsumL(8 * b + 2 * j + rm, i));
   }
-
   // 3. Per row and step: the codes. q6_K's two high bits come from a staged Func computed per
   // super-block in 32-byte halves (p / 32 constant in each): one constant shift per half (an
   // inline select of two shifts becomes a per-lane vpsllvw on widened words, 2x the work).
@@ -226,22 +230,22 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
                        (isumH(j, 0, 2 * b + 1, r, i) + isumH(j, 1, 2 * b + 1, r, i));
   }
   // Per super-block: the integer sum converted once; the offset term folded in per lane:
-  // q6_K's −32 · sc · bsum into the integer sum (same factor d · dx), q4_K's mins (4 lanes)
-  // times dmin · dx.
+  // q6_K's −32 · Σ sc · bsum into the integer sum (same factor d · dx; lanes 0..7, the lanes
+  // are summed in the end anyway), q4_K's mins (4 lanes) times dmin · dx.
   RDom rs(0, cols / 256, "rs");
   Func acc("q8k_acc"), accDiff("q8k_acc_diff");
   Expr isum4 = isum(j, rs, r, i);
+  Expr pairLane = select(j < pairLanes, pairSum(min(j, pairLanes - 1), rs, r, i), 0);
   if (q6) {
     acc(j, r, i) = 0.0f;
-    acc(j, r, i) += f32(isum4 - 32 * i32(sc(j, rs, r)) * bsumL(j, rs, i)) * (dd(rs, r) * dx(rs, i));
+    acc(j, r, i) += f32(isum4 - 32 * pairLane) * (dd(rs, r) * dx(rs, i));
     y(r, i) = laneTreeSum(acc, 16, r, i);
   } else {
     // Two accumulators (the d and the dmin terms), each one FMA per super-block (as one
     // expression: a multiply, an FMA and an add).
     acc(j, r, i) = Tuple(0.0f, 0.0f);
     acc(j, r, i) = Tuple(acc(j, r, i)[0] + f32(isum4) * ddx(0, rs, r, i),
-                         acc(j, r, i)[1] + f32(select(j < 4, minSum(min(j, 3), rs, r, i), 0)) *
-                                               ddx(1, rs, r, i));
+                         acc(j, r, i)[1] + f32(pairLane) * ddx(1, rs, r, i));
     accDiff(j, r, i) = acc(j, r, i)[0] - acc(j, r, i)[1];
     y(r, i) = laneTreeSum(accDiff, 16, r, i);
   }
@@ -253,10 +257,7 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   qn.compute_root();
   xq.compute_root();
   bsum.compute_root();
-  if (q6)
-    bsumL.compute_root();
-  else
-    bsum16.compute_root();
+  bsumL.compute_root();
   const int RB = std::max(1, options.rowBlock);
   Var ro("ro"), ri("ri"), rr("rr");
   Var rbk = rowLoops(y, r, i, ro, ri, rr, options.rowTile, RB);
@@ -269,8 +270,7 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
   if (!q6)
     raw.compute_at(acc, rs).bound(q, 0, 16);
   acc.compute_at(y, rbk);
-  if (!q6)
-    minSum.compute_at(acc, rs);
+  pairSum.compute_at(acc, rs);
   if (!o.vectorize())
     return;
   amax.update().atomic().vectorize(r256, 16);
@@ -280,10 +280,7 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
     xq.split(p, po, pi, 32).vectorize(pi).unroll(h);
   }
   bsum.update().atomic().vectorize(rg);
-  if (q6)
-    bsumL.vectorize(j, 16);
-  else
-    bsum16.vectorize(g, 16);
+  bsumL.vectorize(g, 16);
   sc.vectorize(j, 16);
   if (!q6) {
     raw.vectorize(q, 16);
@@ -333,20 +330,15 @@ void defineMatMulQ8K(Func x, Func w, Func y, const std::string &format, Expr col
       q6High.unroll(r);
   }
   p16.compute_at(acc, rs).unroll(h).unroll(s);
-  if (!q6) {
-    minSum.bound(j, 0, 4).vectorize(j);
-    const std::vector<RVar> mv = minSum.rvars(0);
-    minSum.update().reorder(mv[0], j, r, i).atomic().vectorize(mv[0]).vectorize(j);
-  }
+  pairSum.bound(j, 0, pairLanes).vectorize(j);
+  pairSum.update().reorder(rm, j, r, i).atomic().vectorize(rm).vectorize(j);
   if (RB > 1) {
     p16.unroll(r);
-    if (!q6)
-      minSum.unroll(r).update().unroll(r);
+    pairSum.unroll(r).update().unroll(r);
   }
   if (unroll) {
     p16.unroll(i);
-    if (!q6)
-      minSum.unroll(i).update().unroll(i);
+    pairSum.unroll(i).update().unroll(i);
   }
   const std::vector<RVar> pv = p16.rvars(0);
   if (pairs) {
