@@ -333,6 +333,105 @@ Error lowerHalfToFloatCalls(Module &m) {
   return Error::success();
 }
 
+/// Whether lane `lane` of the integer vector `v` is known to be 0 (a poison lane counts: the
+/// result may then be anything).
+bool laneIsZero(Value *v, int lane) {
+  if (auto *c = dyn_cast<Constant>(v)) {
+    Constant *e = c->getAggregateElement(unsigned(lane));
+    return e && (e->isNullValue() || isa<PoisonValue>(e) || isa<UndefValue>(e));
+  }
+  if (auto *sh = dyn_cast<ShuffleVectorInst>(v)) {
+    const int idx = sh->getMaskValue(unsigned(lane));
+    if (idx < 0)
+      return true;
+    const int n0 = int(cast<FixedVectorType>(sh->getOperand(0)->getType())->getNumElements());
+    return idx < n0 ? laneIsZero(sh->getOperand(0), idx) : laneIsZero(sh->getOperand(1), idx - n0);
+  }
+  return false;
+}
+
+/// Halide vectorises a reduction over a vector of N lanes even where only the first K of the
+/// added values can be nonzero (q4_K's mins: a 4-lane pmaddwd sum, padded with zeros to 16
+/// lanes, converted and multiplied by dmin · dx into a 16-lane accumulator): a loop of one
+/// block with acc = phi [0, acc + a · sitofp(v)] where lanes K.. of v are known zeros. Under
+/// Halide's fast-math flags (no NaN or infinity, signed zeros insignificant) those lanes of acc
+/// stay 0, so the accumulator and its update are narrowed to K lanes (the rest widened back
+/// with zeros after the update, for the uses after the loop): on AVX-512 a 128-bit
+/// conversion and FMA instead of 512-bit ones, which share the multiply pipes with the dot
+/// products. Returns the number of accumulators narrowed.
+int narrowZeroTailAccumulators(Function &f) {
+  std::vector<PHINode *> candidates;
+  for (BasicBlock &block : f)
+    for (PHINode &phi : block.phis())
+      candidates.push_back(&phi);
+  int narrowed = 0;
+  for (PHINode *phi : candidates) {
+    auto *type = dyn_cast<FixedVectorType>(phi->getType());
+    if (!type || !type->getElementType()->isFloatTy() || phi->getNumIncomingValues() != 2 ||
+        !phi->hasOneUse())
+      continue;
+    BasicBlock *loop = phi->getParent();
+    const int latchAt = phi->getIncomingBlock(0) == loop ? 0 : 1;
+    auto *next = dyn_cast<BinaryOperator>(phi->getIncomingValue(unsigned(latchAt)));
+    auto *init = dyn_cast<Constant>(phi->getIncomingValue(unsigned(1 - latchAt)));
+    if (phi->getIncomingBlock(unsigned(latchAt)) != loop || !init || !init->isNullValue() ||
+        !next || next->getOpcode() != Instruction::FAdd || next->getParent() != loop ||
+        *phi->user_begin() != next || !next->hasNoSignedZeros())
+      continue;
+    const int accAt = next->getOperand(0) == phi ? 0 : 1;
+    auto *mul = dyn_cast<BinaryOperator>(next->getOperand(unsigned(1 - accAt)));
+    if (next->getOperand(unsigned(accAt)) != phi || !mul ||
+        mul->getOpcode() != Instruction::FMul || !mul->hasOneUse() || !mul->hasNoNaNs() ||
+        !mul->hasNoInfs())
+      continue;
+    int convAt = -1;
+    for (int k = 0; k < 2 && convAt < 0; ++k)
+      if (isa<SIToFPInst>(mul->getOperand(unsigned(k))))
+        convAt = k;
+    if (convAt < 0)
+      continue;
+    auto *conv = cast<SIToFPInst>(mul->getOperand(unsigned(convAt)));
+    Value *ints = conv->getOperand(0);
+    const int n = int(type->getNumElements());
+    int used = n;
+    while (used > 0 && laneIsZero(ints, used - 1))
+      --used;
+    int lanes = 2;
+    while (lanes < used)
+      lanes *= 2;
+    if (used == 0 || lanes > n / 2)
+      continue;
+    SmallVector<int, 16> low, widen;
+    for (int k = 0; k < lanes; ++k)
+      low.push_back(k);
+    for (int k = 0; k < n; ++k)
+      widen.push_back(k < lanes ? k : lanes);
+    auto *narrowType = FixedVectorType::get(type->getElementType(), unsigned(lanes));
+    PHINode *acc = PHINode::Create(narrowType, 2, phi->getName() + ".narrow", phi);
+    IRBuilder<> b(next);
+    Value *ints4 = b.CreateShuffleVector(ints, low);
+    Value *conv4 = b.CreateSIToFP(ints4, narrowType);
+    Value *other4 = b.CreateShuffleVector(mul->getOperand(unsigned(1 - convAt)), low);
+    auto *mul4 = cast<Instruction>(convAt == 0 ? b.CreateFMul(conv4, other4)
+                                               : b.CreateFMul(other4, conv4));
+    mul4->copyIRFlags(mul);
+    auto *next4 = cast<Instruction>(accAt == 0 ? b.CreateFAdd(acc, mul4) : b.CreateFAdd(mul4, acc));
+    next4->copyIRFlags(next);
+    acc->addIncoming(Constant::getNullValue(narrowType), phi->getIncomingBlock(unsigned(1 - latchAt)));
+    acc->addIncoming(next4, loop);
+    Value *wide = b.CreateShuffleVector(next4, Constant::getNullValue(narrowType), widen);
+    std::vector<User *> users(next->user_begin(), next->user_end());
+    for (User *u : users)
+      if (u != phi)
+        u->replaceUsesOfWith(next, wide);
+    phi->replaceAllUsesWith(PoisonValue::get(type)); // only `next` used it
+    phi->eraseFromParent();
+    eraseIfDead(next);
+    ++narrowed;
+  }
+  return narrowed;
+}
+
 } // namespace
 
 Error compileKernelBitcode(StringRef bitcodePath, StringRef objectPath, const KernelCpu &cpu) {
@@ -365,6 +464,9 @@ Error compileKernelBitcode(StringRef bitcodePath, StringRef objectPath, const Ke
   }
   if (Error e = lowerHalfToFloatCalls(**module))
     return fail(bitcodePath + ": " + toString(std::move(e)));
+  for (Function &f : **module)
+    if (!f.isDeclaration())
+      narrowZeroTailAccumulators(f);
 
   SmallString<256> tmp;
   int fd = -1;

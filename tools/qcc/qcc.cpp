@@ -406,7 +406,9 @@ int main(int argc, char **argv) {
     die(dir + ": " + ec.message());
   sys::path::append(dir,
                     *htarget + "-O" + std::to_string(int(optLevel.getValue())) +
-                        (cpu ? "-" + cpu->cacheTag() : std::string()),
+                        (cpu ? "-" + cpu->cacheTag() + "-k" +
+                                   std::to_string(codegen::kKernelObjectRevision)
+                             : std::string()),
                     genHash);
   if (std::error_code ec = sys::fs::create_directories(dir))
     die(dir + ": " + ec.message());

@@ -366,4 +366,93 @@ TEST(KernelObject, HalvesReadAsBytePairsBecomeLoads) {
     EXPECT_EQ(out2[16 + k], value(2 * k + 1)) << k;
   }
 }
+
+namespace {
+
+/// f(in, out): acc (16 floats) = Σ_{i < 8} sitofp(v_i) · (i + 1), v_i = the 4 i32 at in + 16 i
+/// padded with zeros to 16 lanes (Halide's form of q4_K's 4-lane mins sum in a 16-lane
+/// accumulator); out = acc. `fastMath`: the flags Halide puts on the multiply and the add.
+fs::path zeroTailLoop(const fs::path &dir, const std::string &name, bool fastMath) {
+  fs::path bc = handWritten(dir, 16, [fastMath](llvm::IRBuilder<> &b, llvm::Function *,
+                                                llvm::Value *in, llvm::Value *out) {
+    llvm::Function *f = b.GetInsertBlock()->getParent();
+    llvm::BasicBlock *entry = b.GetInsertBlock();
+    llvm::BasicBlock *loop = llvm::BasicBlock::Create(b.getContext(), "loop", f);
+    llvm::BasicBlock *exit = llvm::BasicBlock::Create(b.getContext(), "exit", f);
+    b.CreateBr(loop);
+    b.SetInsertPoint(loop);
+    auto *f16 = llvm::FixedVectorType::get(b.getFloatTy(), 16);
+    auto *i4 = llvm::FixedVectorType::get(b.getInt32Ty(), 4);
+    llvm::PHINode *i = b.CreatePHI(b.getInt64Ty(), 2);
+    llvm::PHINode *acc = b.CreatePHI(f16, 2);
+    llvm::Value *v = b.CreateAlignedLoad(i4, b.CreateGEP(i4, in, i), llvm::Align(4));
+    llvm::SmallVector<int, 16> pad;
+    for (int k = 0; k < 16; ++k)
+      pad.push_back(k < 4 ? k : 4);
+    llvm::Value *wide = b.CreateShuffleVector(v, llvm::Constant::getNullValue(i4), pad);
+    llvm::Value *scale = b.CreateVectorSplat(
+        16, b.CreateSIToFP(b.CreateAdd(i, b.getInt64(1)), b.getFloatTy()));
+    llvm::FastMathFlags fm;
+    if (fastMath)
+      fm.setFast();
+    b.setFastMathFlags(fm);
+    llvm::Value *next = b.CreateFAdd(acc, b.CreateFMul(b.CreateSIToFP(wide, f16), scale));
+    llvm::Value *inext = b.CreateAdd(i, b.getInt64(1));
+    i->addIncoming(b.getInt64(0), entry);
+    i->addIncoming(inext, loop);
+    acc->addIncoming(llvm::Constant::getNullValue(f16), entry);
+    acc->addIncoming(next, loop);
+    b.CreateCondBr(b.CreateICmpEQ(inext, b.getInt64(8)), exit, loop);
+    b.SetInsertPoint(exit);
+    b.CreateStore(next, out);
+  });
+  fs::rename(bc, dir / (name + ".bc"));
+  return dir / (name + ".bc");
+}
+
+} // namespace
+
+TEST(KernelObject, ZeroTailAccumulatorsNarrowed) {
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("f16c"))
+    GTEST_SKIP() << "the objects are for x86-64-v3 (AVX2, F16C)";
+  fs::path dir = freshDir("kernelobj", "zero-tail");
+  alignas(64) int32_t ints[32];
+  for (int k = 0; k < 32; ++k)
+    ints[k] = (k * 37) % 23 - 11;
+  float expect[16] = {0};
+  for (int i = 0; i < 8; ++i)
+    for (int k = 0; k < 4; ++k)
+      expect[k] += float(ints[4 * i + k]) * float(i + 1);
+  // With Halide's fast-math flags the accumulator is 4 lanes (one xmm conversion, no ymm
+  // one); without them (a NaN or infinity in the multiplier would reach lanes 4..15) it stays.
+  for (bool fastMath : {true, false}) {
+    fs::path bc = zeroTailLoop(dir, fastMath ? "fast" : "strict", fastMath);
+    alignas(64) float out[16];
+    std::fill(out, out + 16, -1.0f);
+    const std::string dis = runHand(dir, bc, reinterpret_cast<const uint8_t *>(ints), out);
+    for (int k = 0; k < 16; ++k)
+      EXPECT_EQ(out[k], expect[k]) << k << (fastMath ? " fast" : " strict");
+    // (The conversion may read its operand from memory.)
+    EXPECT_EQ(std::regex_search(dis, std::regex("vcvtdq2ps\t[^\n]*%ymm")), !fastMath) << dis;
+    EXPECT_EQ(std::regex_search(dis, std::regex("vcvtdq2ps\t[^\n]*%xmm[0-9]+\n")), fastMath)
+        << dis;
+  }
+}
+
+TEST(KernelObject, Q4KMinsInXmm) {
+  // q4_K's mins: 4 pmaddwd lanes, converted and multiplied by dmin · dx in 128-bit registers
+  // once qcc's LLVM has narrowed Halide's 16-lane accumulator (docs/Codegen.md). 16
+  // super-blocks per row: the block loop is a loop (2 would be unrolled, no accumulator phi).
+  fs::path dir = freshDir("kernelobj", "q4k-mins");
+  fs::path bc = bitcode(dir, kAvx512,
+                        "format=q4_K rows=64 cols=4096 batch=1 act_quant=q8_block half_extern=true");
+  ASSERT_FALSE(bc.empty()) << readFile(dir / "log.txt");
+  llvm::Error e =
+      compileKernelBitcode(bc.string(), (dir / "k.o").string(), KernelCpu{"znver4", ""});
+  ASSERT_FALSE(e) << message(std::move(e));
+  const std::string dis = disassemble(dir / "k.o");
+  EXPECT_TRUE(std::regex_search(dis, std::regex("vcvtdq2ps\t[^\n]*%xmm[0-9]+\n"))) << dis;
+  EXPECT_TRUE(std::regex_search(dis, std::regex("vfmadd231ps\t%xmm[0-9]+, %xmm[0-9]+, %xmm")))
+      << dis;
+}
 #endif

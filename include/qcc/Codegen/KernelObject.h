@@ -21,6 +21,12 @@
 
 namespace qcc::codegen {
 
+/// What compileKernelBitcode does to Halide's IR besides instruction selection (the f16
+/// conversions, the halves' loads, the narrowed accumulators): part of the kernel cache's folder
+/// names, so that objects compiled by an older qcc are not reused. Bump it whenever those IR
+/// rewrites change.
+constexpr int kKernelObjectRevision = 2;
+
 /// The CPU qcc's LLVM compiles kernels for.
 struct KernelCpu {
   std::string name;     ///< LLVM CPU name: "znver4", "x86-64-v3", ...
