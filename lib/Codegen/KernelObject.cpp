@@ -345,7 +345,8 @@ bool laneIsZero(Value *v, int lane) {
     if (idx < 0)
       return true;
     const int n0 = int(cast<FixedVectorType>(sh->getOperand(0)->getType())->getNumElements());
-    return idx < n0 ? laneIsZero(sh->getOperand(0), idx) : laneIsZero(sh->getOperand(1), idx - n0);
+    return idx < n0 ? laneIsZero(sh->getOperand(0), idx)
+                    : laneIsZero(sh->getOperand(1), idx - n0);
   }
   return false;
 }
@@ -415,9 +416,11 @@ int narrowZeroTailAccumulators(Function &f) {
     auto *mul4 = cast<Instruction>(convAt == 0 ? b.CreateFMul(conv4, other4)
                                                : b.CreateFMul(other4, conv4));
     mul4->copyIRFlags(mul);
-    auto *next4 = cast<Instruction>(accAt == 0 ? b.CreateFAdd(acc, mul4) : b.CreateFAdd(mul4, acc));
+    auto *next4 =
+        cast<Instruction>(accAt == 0 ? b.CreateFAdd(acc, mul4) : b.CreateFAdd(mul4, acc));
     next4->copyIRFlags(next);
-    acc->addIncoming(Constant::getNullValue(narrowType), phi->getIncomingBlock(unsigned(1 - latchAt)));
+    acc->addIncoming(Constant::getNullValue(narrowType),
+                     phi->getIncomingBlock(unsigned(1 - latchAt)));
     acc->addIncoming(next4, loop);
     Value *wide = b.CreateShuffleVector(next4, Constant::getNullValue(narrowType), widen);
     std::vector<User *> users(next->user_begin(), next->user_end());

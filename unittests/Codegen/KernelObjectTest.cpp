@@ -445,7 +445,8 @@ TEST(KernelObject, Q4KMinsInXmm) {
   // super-blocks per row: the block loop is a loop (2 would be unrolled, no accumulator phi).
   fs::path dir = freshDir("kernelobj", "q4k-mins");
   fs::path bc = bitcode(dir, kAvx512,
-                        "format=q4_K rows=64 cols=4096 batch=1 act_quant=q8_block half_extern=true");
+                        "format=q4_K rows=64 cols=4096 batch=1 act_quant=q8_block "
+                        "half_extern=true");
   ASSERT_FALSE(bc.empty()) << readFile(dir / "log.txt");
   llvm::Error e =
       compileKernelBitcode(bc.string(), (dir / "k.o").string(), KernelCpu{"znver4", ""});
